@@ -1,0 +1,55 @@
+# pushwoosh-exporter: the two set-up commands are `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 9877
+
+.PHONY: demo test lint typecheck unit prometheus-deps grafana-deps bench schema clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Runtime install, re-done whenever the project metadata changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+demo: $(VENV)/.installed
+	@echo "pushwoosh-exporter demo: open http://127.0.0.1:$(PORT)/ and http://127.0.0.1:$(PORT)/metrics (Ctrl-C stops)"
+	$(BIN)/pushwoosh-exporter --demo --web.listen-address=127.0.0.1:$(PORT)
+
+# Debian's prometheus package brings /usr/bin/prometheus and /usr/bin/promtool.
+prometheus-deps:
+	@if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  else \
+	    echo "note: prometheus/promtool missing and not root: install Debian's 'prometheus' package"; \
+	  fi; \
+	fi
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check exporter tests bench
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy exporter
+
+unit: $(VENV)/.installed-test prometheus-deps
+	$(BIN)/python -m pytest
+
+test: lint typecheck unit
+
+schema: $(VENV)/.installed
+	$(BIN)/python -m exporter.config > config.schema.json
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info

@@ -1,0 +1,3 @@
+"""pushwoosh-exporter: Prometheus metrics from the Pushwoosh Statistics API."""
+
+__version__ = "0.1.0"

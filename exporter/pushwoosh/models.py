@@ -1,0 +1,117 @@
+"""Values the client returns: parsed, typed, immutable. Times are timezone-aware UTC."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class StatRow:
+    """One bucket of one action: ``count`` events in the bucket starting at ``start``."""
+
+    action: str
+    start: datetime
+    count: int
+    platform: int | None = None
+    """Platform code, for methods whose rows carry ``platformid``."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatTable:
+    """A ``{formatter, rows}`` object: the bucket size and the rows."""
+
+    formatter: str
+    rows: tuple[StatRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AppStats:
+    """getAppStats: the three scopes (applications, devices, messages)."""
+
+    applications: StatTable
+    devices: StatTable
+    messages: StatTable
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """The ``conversion`` totals of campaign and message statistics."""
+
+    send: int = 0
+    delivery: int = 0
+    open: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignStats:
+    """getCampaignStats: rows with ``platform`` set, plus conversion totals."""
+
+    table: StatTable
+    conversion: Conversion
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStats:
+    """getMsgStats / getMsgPlatformsStats: lifetime rows of one message."""
+
+    table: StatTable
+    conversion: Conversion
+
+
+@dataclass(frozen=True, slots=True)
+class EventBucket:
+    """getEventStatistics: ``count`` triggers in the hour starting at ``start``."""
+
+    start: datetime
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventAttribute:
+    """One attribute filter of getEventStatistics."""
+
+    name: str
+    operator: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class TagValueCount:
+    """getTagStats: ``count`` devices have ``value`` for the tag."""
+
+    value: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberCounts:
+    """getApplicationSubscribersStats: subscribers by platform label value (``ios``...)."""
+
+    by_platform: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribersPoint:
+    """One point of v2 getSubscribersStatistics."""
+
+    timestamp: datetime
+    total: int
+    by_platform: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribersStatistics:
+    """v2 getSubscribersStatistics: points at ``interval`` (``hour``, ``day``...)."""
+
+    application_code: str
+    interval: str
+    points: tuple[SubscribersPoint, ...]
+
+
+class RequestObserver(Protocol):
+    """Told about every HTTP attempt; the exporter turns this into self-metrics."""
+
+    def request_finished(self, method: str, seconds: float, failure: str | None) -> None:
+        """One attempt of ``method`` took ``seconds``; ``failure`` is a reason or None."""
+        ...
