@@ -1,0 +1,172 @@
+"""The metric families the exporter publishes from Pushwoosh data: names, types, HELP.
+
+The collection layer names series with these constants; the exposition layer renders
+them with their HELP text. Names follow SPEC.md exactly.
+"""
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One metric family: full sample name (with ``_total`` for counters), type, HELP."""
+
+    name: str
+    kind: Literal["counter", "gauge"]
+    help: str
+    labels: tuple[str, ...]
+
+
+APP = ("app", "app_name")
+CAMPAIGN = ("campaign", "campaign_name", "platform")
+MESSAGE = ("message", "platform")
+
+APP_OPENS = Family(
+    "pushwoosh_app_opens_total", "counter", "App opens (getAppStats applications/open).", APP
+)
+APP_INSTALLS = Family(
+    "pushwoosh_app_installs_total",
+    "counter",
+    "App installs (getAppStats applications/install).",
+    APP,
+)
+DEVICE_REGISTRATIONS = Family(
+    "pushwoosh_device_registrations_total",
+    "counter",
+    "Device registrations for push (getAppStats devices/register).",
+    APP,
+)
+DEVICE_UNREGISTRATIONS = Family(
+    "pushwoosh_device_unregistrations_total",
+    "counter",
+    "Device unregistrations from push (getAppStats devices/unregister).",
+    APP,
+)
+MESSAGES_SENT = Family(
+    "pushwoosh_messages_sent_total",
+    "counter",
+    "Push messages sent (getAppStats messages/send).",
+    APP,
+)
+MESSAGES_OPENED = Family(
+    "pushwoosh_messages_opened_total",
+    "counter",
+    "Push messages opened (getAppStats messages/open).",
+    APP,
+)
+SUBSCRIBERS = Family(
+    "pushwoosh_subscribers",
+    "gauge",
+    "Subscribed devices by platform (getApplicationSubscribersStats, or the newest point "
+    "of v2 getSubscribersStatistics).",
+    ("app", "app_name", "platform"),
+)
+EVENT_TRIGGERS = Family(
+    "pushwoosh_event_triggers_total",
+    "counter",
+    "Times the event was triggered (getEventStatistics, hourly buckets).",
+    ("app", "app_name", "event"),
+)
+CAMPAIGN_SENT = Family(
+    "pushwoosh_campaign_messages_sent_total",
+    "counter",
+    "Campaign messages sent (getCampaignStats send).",
+    CAMPAIGN,
+)
+CAMPAIGN_DELIVERED = Family(
+    "pushwoosh_campaign_messages_delivered_total",
+    "counter",
+    "Campaign messages delivered (getCampaignStats delivery).",
+    CAMPAIGN,
+)
+CAMPAIGN_OPENED = Family(
+    "pushwoosh_campaign_messages_opened_total",
+    "counter",
+    "Campaign messages opened (getCampaignStats open).",
+    CAMPAIGN,
+)
+CAMPAIGN_INBOX_OPENS = Family(
+    "pushwoosh_campaign_inbox_opens_total",
+    "counter",
+    "Campaign messages opened from the inbox (getCampaignStats inboxopen).",
+    CAMPAIGN,
+)
+MESSAGE_SENT = Family(
+    "pushwoosh_message_sent_total",
+    "counter",
+    "Lifetime sends of a message (getMsgStats / getMsgPlatformsStats send).",
+    MESSAGE,
+)
+MESSAGE_DELIVERED = Family(
+    "pushwoosh_message_delivered_total",
+    "counter",
+    "Lifetime deliveries of a message (getMsgStats / getMsgPlatformsStats delivery).",
+    MESSAGE,
+)
+MESSAGE_OPENED = Family(
+    "pushwoosh_message_opened_total",
+    "counter",
+    "Lifetime opens of a message (getMsgStats / getMsgPlatformsStats open).",
+    MESSAGE,
+)
+MESSAGE_INBOX_OPENS = Family(
+    "pushwoosh_message_inbox_opens_total",
+    "counter",
+    "Lifetime inbox opens of a message (getMsgStats / getMsgPlatformsStats inboxopen).",
+    MESSAGE,
+)
+TAG_DEVICES = Family(
+    "pushwoosh_tag_devices",
+    "gauge",
+    'Devices per tag value, top values by count, the rest summed into value="other" '
+    "(getTagStats CSV; app is empty for account-wide tags).",
+    ("app", "tag", "value"),
+)
+
+DATA_FAMILIES: Final[tuple[Family, ...]] = (
+    APP_OPENS,
+    APP_INSTALLS,
+    DEVICE_REGISTRATIONS,
+    DEVICE_UNREGISTRATIONS,
+    MESSAGES_SENT,
+    MESSAGES_OPENED,
+    SUBSCRIBERS,
+    EVENT_TRIGGERS,
+    CAMPAIGN_SENT,
+    CAMPAIGN_DELIVERED,
+    CAMPAIGN_OPENED,
+    CAMPAIGN_INBOX_OPENS,
+    MESSAGE_SENT,
+    MESSAGE_DELIVERED,
+    MESSAGE_OPENED,
+    MESSAGE_INBOX_OPENS,
+    TAG_DEVICES,
+)
+"""Every family of Pushwoosh data, in exposition order."""
+
+APP_STATS_FAMILIES: Final[dict[tuple[str, str], Family]] = {
+    ("applications", "open"): APP_OPENS,
+    ("applications", "install"): APP_INSTALLS,
+    ("devices", "register"): DEVICE_REGISTRATIONS,
+    ("devices", "unregister"): DEVICE_UNREGISTRATIONS,
+    ("messages", "send"): MESSAGES_SENT,
+    ("messages", "open"): MESSAGES_OPENED,
+}
+"""getAppStats (scope, action) -> counter family."""
+
+CAMPAIGN_FAMILIES: Final[dict[str, Family]] = {
+    "send": CAMPAIGN_SENT,
+    "delivery": CAMPAIGN_DELIVERED,
+    "open": CAMPAIGN_OPENED,
+    "inboxopen": CAMPAIGN_INBOX_OPENS,
+}
+"""getCampaignStats action -> counter family."""
+
+MESSAGE_FAMILIES: Final[dict[str, Family]] = {
+    "send": MESSAGE_SENT,
+    "delivery": MESSAGE_DELIVERED,
+    "open": MESSAGE_OPENED,
+    "inboxopen": MESSAGE_INBOX_OPENS,
+}
+"""getMsgStats action -> counter family."""

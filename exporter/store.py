@@ -1,0 +1,348 @@
+"""Buckets in, monotonic counters and gauges out: the counting rules of SPEC.md.
+
+The collection layer hands the store one :class:`Observation` per successful poll (or a
+failure); the store keeps, per target, the last count the API gave for every
+(series, bucket) still inside the window, and turns growth into counter increments:
+
+1. a bucket seen for the first time adds its whole count, a larger count adds the difference;
+2. a smaller count never lowers a counter (it is counted as a downward revision);
+3. buckets that start before the window are final and forgotten;
+4. the first successful poll of a target only sets the baseline;
+6. a failed poll changes no counter.
+
+Readers get an immutable :class:`Snapshot`, rebuilt only when something changed. The whole
+state serialises to plain JSON-able data (:meth:`Store.dump_state`).
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Series:
+    """One time series: a metric name and its label pairs, in family order."""
+
+    metric: str
+    labels: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, metric: str, **labels: str) -> "Series":
+        """Build a series; label order is the keyword order."""
+        return cls(metric, tuple(labels.items()))
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TargetKey:
+    """One polled thing: the collector kind and the target id (SPEC's ``collector,target``)."""
+
+    collector: str
+    target: str
+
+    def __str__(self) -> str:
+        return f"{self.collector}:{self.target}"
+
+
+@dataclass(frozen=True, slots=True)
+class BucketCount:
+    """The API's count for one series in the bucket starting at ``start`` (Unix seconds)."""
+
+    series: Series
+    start: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one successful poll of one target saw."""
+
+    target: TargetKey
+    window_start: int
+    """Buckets starting before this are final: forgotten, and ignored if seen again."""
+    window_end: int
+    """End of the data read: the target's new watermark."""
+    buckets: tuple[BucketCount, ...] = ()
+    totals: tuple[tuple[Series, int], ...] = ()
+    """Lifetime totals (message stats): the counter becomes the total, never lower."""
+    gauges: tuple[tuple[Series, float], ...] = ()
+    """Replaces every gauge of the target."""
+    declared: tuple[Series, ...] = ()
+    """Counters that exist (at 0) from the first successful poll."""
+    newest_bucket: int | None = None
+    read_from: int | None = None
+    """Start of the oldest window read, when a catch-up read before ``window_start``."""
+
+
+@dataclass(frozen=True, slots=True)
+class TargetStatus:
+    """The health of one target, as the landing page and self-metrics show it."""
+
+    attempts: int = 0
+    up: bool = False
+    last_attempt: float | None = None
+    last_duration: float | None = None
+    last_success: float | None = None
+    last_error: str | None = None
+    newest_bucket: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetView:
+    """The published values of one target."""
+
+    status: TargetStatus
+    counters: tuple[tuple[Series, float], ...]
+    gauges: tuple[tuple[Series, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """An immutable view of everything the exporter publishes from Pushwoosh data."""
+
+    targets: Mapping[TargetKey, TargetView]
+    revisions: Mapping[str, int]
+    version: int
+    """Grows with every change; equal versions mean equal content."""
+
+    @property
+    def ready(self) -> bool:
+        """True once every target has completed at least one collection attempt."""
+        return all(view.status.attempts > 0 for view in self.targets.values())
+
+
+@dataclass(slots=True)
+class _TargetState:
+    baselined: bool = False
+    watermark: int | None = None
+    horizon: int | None = None
+    buckets: dict[Series, dict[int, int]] = field(default_factory=dict)
+    counters: dict[Series, float] = field(default_factory=dict)
+    gauges: dict[Series, float] = field(default_factory=dict)
+    status: TargetStatus = field(default_factory=TargetStatus)
+    view: TargetView | None = None
+
+
+class Store:
+    """The single owner of counts. Not thread-safe: used from one event loop."""
+
+    def __init__(self) -> None:
+        self._targets: dict[TargetKey, _TargetState] = {}
+        self._revisions = {"up": 0, "down": 0}
+        self._version = 0
+        self._snapshot: Snapshot | None = None
+
+    def set_targets(self, keys: Iterable[TargetKey]) -> None:
+        """Track exactly these targets: new ones start unpolled, others are dropped."""
+        wanted = set(keys)
+        for key in list(self._targets):
+            if key not in wanted:
+                del self._targets[key]
+        for key in wanted:
+            self._targets.setdefault(key, _TargetState())
+        self._changed()
+
+    def watermark(self, key: TargetKey) -> int | None:
+        """End of the data last read for ``key``, or None before its first success."""
+        state = self._targets.get(key)
+        return state.watermark if state else None
+
+    def apply(self, obs: Observation, *, started: float, finished: float) -> None:
+        """Count what a successful poll saw (rules 1-4)."""
+        state = self._targets.get(obs.target)
+        if state is None:
+            return  # the target was removed while its poll ran
+        counting = state.baselined
+        lowest = obs.window_start if obs.read_from is None else obs.read_from
+        if state.horizon is not None:
+            lowest = max(lowest, state.horizon)
+        for bucket in obs.buckets:
+            if bucket.start >= lowest:
+                self._apply_bucket(state, bucket, counting, obs.target)
+        for series, total in obs.totals:
+            self._apply_total(state, series, total, obs.target)
+        for series in obs.declared:
+            state.counters.setdefault(series, 0.0)
+        state.gauges = dict(obs.gauges)
+        self._forget_before(state, obs.window_start)
+        state.horizon = max(state.horizon or obs.window_start, obs.window_start)
+        state.watermark = max(state.watermark or obs.window_end, obs.window_end)
+        state.baselined = True
+        newest = state.status.newest_bucket
+        if obs.newest_bucket is not None:
+            newest = max(newest or 0.0, float(obs.newest_bucket))
+        state.status = TargetStatus(
+            attempts=state.status.attempts + 1,
+            up=True,
+            last_attempt=started,
+            last_duration=finished - started,
+            last_success=finished,
+            last_error=None,
+            newest_bucket=newest,
+        )
+        state.view = None
+        self._changed()
+
+    def record_failure(
+        self, key: TargetKey, error: str, *, started: float, finished: float
+    ) -> None:
+        """A failed poll: the target is down, no count changes (rule 6)."""
+        state = self._targets.get(key)
+        if state is None:
+            return
+        old = state.status
+        state.status = TargetStatus(
+            attempts=old.attempts + 1,
+            up=False,
+            last_attempt=started,
+            last_duration=finished - started,
+            last_success=old.last_success,
+            last_error=error,
+            newest_bucket=old.newest_bucket,
+        )
+        state.view = None
+        self._changed()
+
+    def snapshot(self) -> Snapshot:
+        """The current published view; the same object until something changes."""
+        if self._snapshot is None:
+            views = {}
+            for key, state in self._targets.items():
+                if state.view is None:
+                    state.view = TargetView(
+                        status=state.status,
+                        counters=tuple(sorted(state.counters.items())),
+                        gauges=tuple(sorted(state.gauges.items())),
+                    )
+                views[key] = state.view
+            self._snapshot = Snapshot(
+                targets=MappingProxyType(views),
+                revisions=MappingProxyType(dict(self._revisions)),
+                version=self._version,
+            )
+        return self._snapshot
+
+    def _apply_bucket(
+        self, state: _TargetState, bucket: BucketCount, counting: bool, key: TargetKey
+    ) -> None:
+        seen = state.buckets.setdefault(bucket.series, {})
+        previous = seen.get(bucket.start)
+        state.counters.setdefault(bucket.series, 0.0)
+        if previous is None:
+            seen[bucket.start] = bucket.count
+            if counting:
+                state.counters[bucket.series] += bucket.count
+        elif bucket.count > previous:
+            seen[bucket.start] = bucket.count
+            self._revisions["up"] += 1
+            if counting:
+                state.counters[bucket.series] += bucket.count - previous
+        elif bucket.count < previous:
+            # Keep the larger count: were the bucket to grow back, nothing is counted twice.
+            self._revisions["down"] += 1
+            log.info(
+                "count_revised_down",
+                target=str(key),
+                metric=bucket.series.metric,
+                bucket=bucket.start,
+                before=previous,
+                after=bucket.count,
+            )
+
+    def _apply_total(self, state: _TargetState, series: Series, total: int, key: TargetKey) -> None:
+        current = state.counters.get(series)
+        if current is None or total > current:
+            if current is not None:
+                self._revisions["up"] += 1
+            state.counters[series] = float(total)
+        elif total < current:
+            self._revisions["down"] += 1
+            log.info(
+                "count_revised_down",
+                target=str(key),
+                metric=series.metric,
+                before=current,
+                after=total,
+            )
+
+    @staticmethod
+    def _forget_before(state: _TargetState, start: int) -> None:
+        for seen in state.buckets.values():
+            for bucket_start in [b for b in seen if b < start]:
+                del seen[bucket_start]
+        state.buckets = {series: seen for series, seen in state.buckets.items() if seen}
+
+    def _changed(self) -> None:
+        self._version += 1
+        self._snapshot = None
+
+    def dump_state(self) -> dict[str, Any]:
+        """Everything needed to continue counting after a restart, as JSON-able data."""
+        targets = []
+        for key, state in sorted(self._targets.items()):
+            if not state.baselined:
+                continue
+            targets.append(
+                {
+                    "collector": key.collector,
+                    "target": key.target,
+                    "watermark": state.watermark,
+                    "horizon": state.horizon,
+                    "counters": [_series_json(s) | {"value": v} for s, v in state.counters.items()],
+                    "buckets": [
+                        _series_json(s) | {"counts": sorted(seen.items())}
+                        for s, seen in state.buckets.items()
+                    ],
+                }
+            )
+        return {"version": STATE_VERSION, "targets": targets}
+
+    def load_state(self, data: Mapping[str, Any]) -> int:
+        """Continue from :meth:`dump_state` output; targets not tracked are dropped.
+
+        Returns how many targets were restored. Raises ``ValueError`` on a bad document.
+        """
+        if not isinstance(data, Mapping) or data.get("version") != STATE_VERSION:
+            raise ValueError(f"state version is not {STATE_VERSION}")
+        parsed: list[tuple[_TargetState, _TargetState]] = []
+        try:
+            for item in data["targets"]:
+                key = TargetKey(str(item["collector"]), str(item["target"]))
+                state = self._targets.get(key)
+                if state is None:
+                    continue
+                loaded = _TargetState(
+                    baselined=True,
+                    watermark=int(item["watermark"]),
+                    horizon=int(item["horizon"]),
+                    counters={_series_of(c): float(c["value"]) for c in item["counters"]},
+                    buckets={
+                        _series_of(b): {int(start): int(n) for start, n in b["counts"]}
+                        for b in item["buckets"]
+                    },
+                )
+                parsed.append((state, loaded))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"state document is malformed: {exc!r}") from None
+        for state, loaded in parsed:
+            state.baselined = True
+            state.watermark, state.horizon = loaded.watermark, loaded.horizon
+            state.counters, state.buckets = loaded.counters, loaded.buckets
+            state.view = None
+        restored = len(parsed)
+        self._changed()
+        return restored
+
+
+def _series_json(series: Series) -> dict[str, Any]:
+    return {"metric": series.metric, "labels": [list(pair) for pair in series.labels]}
+
+
+def _series_of(item: Mapping[str, Any]) -> Series:
+    return Series(str(item["metric"]), tuple((str(k), str(v)) for k, v in item["labels"]))
