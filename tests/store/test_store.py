@@ -238,3 +238,16 @@ def test_counter_growth_equals_events_recorded_inside_the_window(
         if first_after is not None and bucket >= first_after[1]:
             expected += 1
     assert counter(store) == expected
+
+
+def test_held_store_shows_only_what_was_published() -> None:
+    store = Store(publish_on_change=False)
+    store.set_targets([KEY])
+    poll(store, 0, 900, {0: 1})
+    released = store.latest()
+    store.publish(released)
+    poll(store, 0, 901, {0: 4})
+    assert store.snapshot() is released
+    assert dict(store.latest().targets[KEY].counters)[SENT] == 3.0
+    store.publish(store.latest())
+    assert counter(store) == 3.0
