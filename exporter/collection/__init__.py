@@ -1,0 +1,1 @@
+"""Collection: which targets to poll, when, over which windows, and what the polls saw."""
