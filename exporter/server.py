@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from exporter import __version__
 
@@ -37,7 +38,11 @@ class WebHooks:
     """Reload the config; returns None when applied, else the error text."""
 
 
-def create_app(hooks: WebHooks, telemetry_path: str = "/metrics") -> web.Application:
+def create_app(
+    hooks: WebHooks,
+    telemetry_path: str = "/metrics",
+    middlewares: Sequence[Middleware] = (),
+) -> web.Application:
     """The aiohttp application serving every endpoint of SPEC."""
 
     async def metrics(request: web.Request) -> web.Response:
@@ -69,7 +74,7 @@ def create_app(hooks: WebHooks, telemetry_path: str = "/metrics") -> web.Applica
             text=render_landing(hooks.targets(), telemetry_path), content_type="text/html"
         )
 
-    app = web.Application()
+    app = web.Application(middlewares=list(middlewares))
     app.router.add_get(telemetry_path, metrics)
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
