@@ -79,8 +79,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def basic(auth: aiohttp.BasicAuth | None) -> dict[str, str]:
-    return {"Authorization": auth.encode()} if auth else {}
+def basic(auth: tuple[str, str] | None) -> dict[str, str]:
+    return {"Authorization": aiohttp.encode_basic_auth(*auth)} if auth else {}
 
 
 def write_web_config(d: Path, body: str) -> Path:
@@ -132,7 +132,7 @@ async def test_tls_with_right_and_wrong_passwords(tls_auth: int, pki: Path) -> N
     url = f"https://127.0.0.1:{tls_auth}"
     context = client_context(pki, with_cert=False)
     async with aiohttp.ClientSession() as session:
-        good = aiohttp.BasicAuth("prometheus", PASSWORD)
+        good = ("prometheus", PASSWORD)
         for _ in range(2):  # the second answer comes from the cache of verified credentials
             async with session.get(f"{url}/metrics", ssl=context, headers=basic(good)) as r:
                 assert r.status == 200
