@@ -138,8 +138,8 @@ async def test_tls_with_right_and_wrong_passwords(tls_auth: int, pki: Path) -> N
                 assert r.status == 200
                 assert await r.text() == "pushwoosh_up 1\n"
         for auth in (
-            aiohttp.BasicAuth("prometheus", "wrong"),
-            aiohttp.BasicAuth("x", PASSWORD),
+            ("prometheus", "wrong"),
+            ("x", PASSWORD),
             None,
         ):
             async with session.get(f"{url}/metrics", ssl=context, headers=basic(auth)) as r:
