@@ -106,6 +106,8 @@ class SelfMetrics:
     """The exporter's own instruments, in their own registry; the client's observer."""
 
     def __init__(self) -> None:
+        self.version = 0
+        """Grows with every change, so renderings can be cached between changes."""
         self.registry = CollectorRegistry(auto_describe=True)
         self.api_requests = Counter(
             "pushwoosh_api_requests",
@@ -147,6 +149,7 @@ class SelfMetrics:
 
     def request_finished(self, method: str, seconds: float, failure: str | None) -> None:
         """Count one HTTP attempt of ``method`` (the client's RequestObserver)."""
+        self.version += 1
         self.api_requests.labels(method=method).inc()
         self.api_latency.labels(method=method).observe(seconds)
         if failure is not None:
@@ -154,33 +157,62 @@ class SelfMetrics:
 
     def reloaded(self, ok: bool, when: float) -> None:
         """Record a configuration (re)load outcome."""
+        self.version += 1
         self.reload_ok.set(1 if ok else 0)
         if ok:
             self.reload_time.set(when)
 
 
 class Exposition:
-    """Renders the registry in the format the scraper asks for."""
+    """Renders the exposition, caching each part until its source changes.
+
+    The snapshot's families are rendered once per snapshot (per format, plain and gzip),
+    the self-metrics once per change of their own; a scrape only joins cached bytes. Two
+    gzip members in a row are one valid gzip stream (RFC 1952), so the gzip parts join too.
+    """
 
     def __init__(self, snapshot: Callable[[], Snapshot], self_metrics: SelfMetrics) -> None:
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(SnapshotCollector(snapshot))
-        self.registry.register(_RegistryBridge(self_metrics.registry))
+        self._snapshot = snapshot
+        self._self_metrics = self_metrics
+        self._data_registry = CollectorRegistry(auto_describe=False)
+        self._data_registry.register(SnapshotCollector(snapshot))
+        self._data_cache: dict[str, tuple[int, _Rendered]] = {}
+        self._self_cache: dict[str, tuple[int, _Rendered]] = {}
 
     def render(self, accept: str | None, accept_encoding: str | None) -> tuple[bytes, str, bool]:
         """Body, content type and whether the body is gzip-compressed."""
         encoder, content_type = choose_encoder(accept or "")
-        body = encoder(self.registry)
+        fmt = "openmetrics" if content_type.startswith("application/openmetrics") else "text"
+        version = self._snapshot().version
+        cached = self._data_cache.get(fmt)
+        if cached is None or cached[0] != version:
+            body = encoder(self._data_registry)
+            if fmt == "openmetrics":
+                body = body.removesuffix(b"# EOF\n")
+            cached = (version, _Rendered(body))
+            self._data_cache[fmt] = cached
+        data = cached[1]
+        own_version = self._self_metrics.version
+        own = self._self_cache.get(fmt)
+        if own is None or own[0] != own_version:
+            own = (own_version, _Rendered(encoder(self._self_metrics.registry)))
+            self._self_cache[fmt] = own
         if accept_encoding and "gzip" in accept_encoding:
-            return gzip.compress(body, compresslevel=6), content_type, True
-        return body, content_type, False
+            return data.gzipped + own[1].gzipped, content_type, True
+        return data.plain + own[1].plain, content_type, False
 
 
-class _RegistryBridge(Collector):
-    """Exposes another registry's metrics through this one."""
+class _Rendered:
+    """Bytes of one part, with their gzip form made on first use."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self._registry = registry
+    __slots__ = ("_gzipped", "plain")
 
-    def collect(self) -> Iterator[Metric]:
-        return iter(self._registry.collect())
+    def __init__(self, plain: bytes) -> None:
+        self.plain = plain
+        self._gzipped: bytes | None = None
+
+    @property
+    def gzipped(self) -> bytes:
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.plain, compresslevel=6)
+        return self._gzipped

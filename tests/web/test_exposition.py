@@ -96,3 +96,34 @@ def test_promtool_accepts_the_exposition(promtool: str) -> None:
     )
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert result.stdout.decode().strip() == ""
+
+
+def test_cached_rendering_follows_every_change() -> None:
+    store, self_metrics, exposition = populated()
+    first = exposition.render(None, None)[0]
+    assert exposition.render(None, None)[0] == first
+    store.apply(
+        Observation(APP, 0, 1020, buckets=(BucketCount(SENT, 60, 20),)),
+        started=1100.0,
+        finished=1101.0,
+    )
+    after_poll = samples(exposition.render(None, None)[0].decode())
+    assert after_poll[("pushwoosh_messages_sent_total", tuple(sorted(SENT.labels)))] == 15.0
+    self_metrics.request_finished("getAppStats", 0.3, "timeout")
+    after_call = samples(exposition.render(None, None)[0].decode())
+    key = (
+        "pushwoosh_api_request_failures_total",
+        (("method", "getAppStats"), ("reason", "timeout")),
+    )
+    assert after_call[key] == 1.0
+
+
+def test_gzip_body_decompresses_to_the_plain_body_in_both_formats() -> None:
+    _, _, exposition = populated()
+    for accept in (None, "application/openmetrics-text; version=1.0.0"):
+        plain = exposition.render(accept, None)[0]
+        zipped = exposition.render(accept, "gzip")[0]
+        assert gzip.decompress(zipped) == plain
+    openmetrics = exposition.render("application/openmetrics-text; version=1.0.0", None)[0]
+    assert openmetrics.count(b"# EOF") == 1
+    assert openmetrics.endswith(b"# EOF\n")
