@@ -1,0 +1,168 @@
+"""The envelope of every answer: HTTP status, JSON ``status_code``, typed errors.
+
+Pure functions from what came over the wire to either a payload or a typed error of
+:mod:`exporter.pushwoosh.errors`. The mapping follows SPEC's failure reasons:
+
+=====================================================  ===================
+HTTP 5xx, ``status_code`` 500                          :class:`ServerError`
+HTTP 429                                               :class:`RateLimited`
+HTTP 401/403, ``status_code`` 403, 210 about the token  :class:`AuthError`
+HTTP 400/404 (other 4xx), other ``status_code`` 210     :class:`ArgumentError`
+not JSON, not an envelope, unknown ``status_code``     :class:`MalformedResponse`
+=====================================================  ===================
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+
+from exporter.pushwoosh.errors import (
+    ArgumentError,
+    AuthError,
+    MalformedResponse,
+    PushwooshError,
+    RateLimited,
+    ServerError,
+)
+
+OK = 200
+PENDING = 420
+"""``status_code`` of getResults while the job is still running."""
+
+_TOKEN_TROUBLE = re.compile(r"\baccount\b|\btoken\b", re.IGNORECASE)
+"""A 210 whose message names the account or the token is an authentication failure."""
+
+_MAX_DETAIL = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A JSON API 1.3 answer: ``status_code``, ``status_message`` and ``response``."""
+
+    status_code: int
+    message: str
+    response: object
+
+
+def decode_json(method: str, body: bytes) -> object:
+    """Parse a body as JSON, or raise :class:`MalformedResponse`."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise MalformedResponse(f"body is not JSON ({len(body)} bytes)", method=method) from None
+
+
+def read_envelope(method: str, document: object) -> Envelope:
+    """The envelope of a 1.3 answer: the current shape or the legacy ``error``/``json_data``."""
+    if not isinstance(document, dict):
+        raise MalformedResponse("answer is not a JSON object", method=method)
+    if "status_code" in document:
+        code = _status_code(method, document["status_code"])
+        message = _text(document.get("status_message"))
+        return Envelope(code, message, document.get("response"))
+    error = document.get("error")
+    if isinstance(error, dict) and "code" in error:
+        code = _status_code(method, error["code"])
+        # The legacy envelope says OK with code 0.
+        return Envelope(
+            OK if code == 0 else code, _text(error.get("message")), document.get("json_data")
+        )
+    raise MalformedResponse("answer has neither status_code nor error", method=method)
+
+
+def check_status(method: str, envelope: Envelope, *, pending_ok: bool = False) -> bool:
+    """Raise the typed error of a failed ``status_code``; True when the job is still pending."""
+    code, message = envelope.status_code, envelope.message
+    if code == OK:
+        return False
+    if code == PENDING and pending_ok:
+        return True
+    detail = f"status_code {code}: {_clip(message) or 'no message'}"
+    if code == 210:
+        if _TOKEN_TROUBLE.search(message):
+            raise AuthError(detail, method=method)
+        raise ArgumentError(detail, method=method)
+    if code in (401, 403):
+        raise AuthError(detail, method=method)
+    if code in (400, 404):
+        raise ArgumentError(detail, method=method)
+    if code >= 500:
+        raise ServerError(detail, method=method)
+    raise MalformedResponse(f"unexpected {detail}", method=method)
+
+
+def http_error(
+    method: str, status: int, body: bytes, retry_after: str | None, now: float
+) -> PushwooshError | None:
+    """The typed error of a non-2xx HTTP status, or None for a success status."""
+    if 200 <= status < 300:
+        return None
+    detail = f"HTTP {status}"
+    message = _body_message(body)
+    if message:
+        detail = f"{detail}: {_clip(message)}"
+    if status == 429:
+        return RateLimited(detail, method=method, retry_after=parse_retry_after(retry_after, now))
+    if status >= 500:
+        return ServerError(detail, method=method)
+    if status in (401, 403):
+        return AuthError(detail, method=method)
+    if 400 <= status < 500:
+        return ArgumentError(detail, method=method)
+    return MalformedResponse(f"unexpected {detail}", method=method)
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - now
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+def _status_code(method: str, value: object) -> int:
+    if isinstance(value, bool):
+        raise MalformedResponse("status_code is not a number", method=method)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[ \t]*[0-9]{1,9}[ \t]*", value):
+        return int(value)
+    raise MalformedResponse("status_code is not a number", method=method)
+
+
+def _body_message(body: bytes) -> str:
+    """The ``message``/``status_message`` of a JSON error body, if there is one."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return ""
+    if not isinstance(document, dict):
+        return ""
+    for key in ("status_message", "message"):
+        if isinstance(document.get(key), str):
+            return str(document[key])
+    return ""
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _clip(text: str) -> str:
+    """One short line of server text for an exception message."""
+    line = " ".join(text.split())
+    return line if len(line) <= _MAX_DETAIL else line[: _MAX_DETAIL - 1] + "…"

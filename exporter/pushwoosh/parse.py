@@ -1,0 +1,247 @@
+"""Pure parsers: the ``response`` of each API method -> the frozen values of ``models``.
+
+Each parser takes an already unwrapped JSON value (see :mod:`exporter.pushwoosh.envelope`)
+and either returns a model or raises :class:`MalformedResponse` naming the method and the
+field. Counts may arrive as integers or numeric strings; times are UTC.
+"""
+
+import csv
+import io
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from exporter.platforms import subscriber_type_name
+from exporter.pushwoosh.errors import MalformedResponse
+from exporter.pushwoosh.models import (
+    AppStats,
+    CampaignStats,
+    Conversion,
+    EventBucket,
+    MessageStats,
+    StatRow,
+    StatTable,
+    SubscriberCounts,
+    SubscribersPoint,
+    SubscribersStatistics,
+    TagValueCount,
+)
+
+_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m")
+"""``Y-m-d H:i:s`` first; coarser formatters and event buckets use shorter forms."""
+
+_DIGITS = re.compile(r"[ \t]*[0-9]{1,30}[ \t]*")
+"""A count sent as a string ("3"); ASCII digits only, so ``int()`` always accepts it."""
+
+
+def parse_request_id(method: str, response: object) -> str:
+    """The ``request_id`` a scheduled method answers with."""
+    request_id = _object(method, response, "response").get("request_id")
+    if not isinstance(request_id, str) or not request_id:
+        raise MalformedResponse("no request_id in the answer", method=method)
+    return request_id
+
+
+def parse_app_stats(response: object) -> AppStats:
+    """getAppStats: the ``applications``, ``devices`` and ``messages`` tables."""
+    method = "getAppStats"
+    document = _object(method, response, "response")
+    return AppStats(
+        applications=parse_table(method, document.get("applications"), "applications"),
+        devices=parse_table(method, document.get("devices"), "devices"),
+        messages=parse_table(method, document.get("messages"), "messages"),
+    )
+
+
+def parse_campaign_stats(response: object) -> CampaignStats:
+    """getCampaignStats: rows with ``platformid``, and the conversion totals."""
+    method = "getCampaignStats"
+    document = _object(method, response, "response")
+    return CampaignStats(
+        table=parse_table(method, document, "response"),
+        conversion=parse_conversion(method, document.get("conversion")),
+    )
+
+
+def parse_message_stats(method: str, response: object) -> MessageStats:
+    """getMsgStats / getMsgPlatformsStats: rows (``platformid`` optional) and conversion."""
+    document = _object(method, response, "response")
+    return MessageStats(
+        table=parse_table(method, document, "response"),
+        conversion=parse_conversion(method, document.get("conversion")),
+    )
+
+
+def parse_table(method: str, value: object, where: str) -> StatTable:
+    """A ``{formatter, rows}`` object; a missing scope is an empty table (no activity)."""
+    if value is None:
+        return StatTable(formatter="", rows=())
+    document = _object(method, value, where)
+    formatter = document.get("formatter", "")
+    if not isinstance(formatter, str):
+        raise MalformedResponse(f"{where}.formatter is not a string", method=method)
+    rows = document.get("rows")
+    if rows is None:
+        return StatTable(formatter=formatter, rows=())
+    if not isinstance(rows, list):
+        raise MalformedResponse(f"{where}.rows is not a list", method=method)
+    return StatTable(
+        formatter=formatter,
+        rows=tuple(_row(method, row, f"{where}.rows[{i}]") for i, row in enumerate(rows)),
+    )
+
+
+def parse_conversion(method: str, value: object) -> Conversion:
+    """The ``conversion`` totals; absent fields are zero."""
+    if value is None:
+        return Conversion()
+    document = _object(method, value, "conversion")
+    return Conversion(
+        **{
+            key: parse_count(method, document[key], f"conversion.{key}")
+            for key in ("send", "delivery", "open")
+            if document.get(key) is not None
+        }
+    )
+
+
+def parse_event_buckets(response: object) -> tuple[EventBucket, ...]:
+    """getEventStatistics: a list of ``{date, count}`` hourly buckets."""
+    method = "getEventStatistics"
+    if response is None:
+        return ()
+    if not isinstance(response, list):
+        raise MalformedResponse("response is not a list of buckets", method=method)
+    buckets = []
+    for i, item in enumerate(response):
+        document = _object(method, item, f"response[{i}]")
+        buckets.append(
+            EventBucket(
+                start=parse_time(method, document.get("date"), f"response[{i}].date"),
+                count=parse_count(method, document.get("count"), f"response[{i}].count"),
+            )
+        )
+    return tuple(buckets)
+
+
+def parse_tag_url(response: object) -> str:
+    """getTagStats: the ``url`` of the CSV file to download."""
+    url = _object("getTagStats", response, "response").get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise MalformedResponse("no url in the answer", method="getTagStats")
+    return url.strip()
+
+
+def parse_tag_csv(body: bytes) -> tuple[TagValueCount, ...]:
+    """The tag file: ``value;count`` rows after an optional header row."""
+    method = "tagFile"
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise MalformedResponse("tag file is not UTF-8", method=method) from None
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text), delimiter=";") if row]
+    except csv.Error:
+        raise MalformedResponse("tag file is not CSV", method=method) from None
+    counts = []
+    for number, row in enumerate(rows, start=1):
+        if len(row) != 2:
+            raise MalformedResponse(f"tag file line {number} has {len(row)} fields", method=method)
+        value, count = row
+        if number == 1 and not _DIGITS.fullmatch(count):
+            continue  # the header row
+        counts.append(TagValueCount(value, parse_count(method, count, f"line {number} count")))
+    return tuple(counts)
+
+
+def parse_subscriber_counts(response: object) -> SubscriberCounts:
+    """getApplicationSubscribersStats: ``devices_types`` by upper-case device type."""
+    method = "getApplicationSubscribersStats"
+    types = _object(
+        method, _object(method, response, "response").get("devices_types"), "devices_types"
+    )
+    return SubscriberCounts(by_platform=_by_platform(method, types, "devices_types"))
+
+
+def parse_subscribers_statistics(document: object) -> SubscribersStatistics:
+    """v2 getSubscribersStatistics: the plain body with its ``points``."""
+    method = "getSubscribersStatistics"
+    body = _object(method, document, "body")
+    code, interval, points = body.get("application_code"), body.get("interval"), body.get("points")
+    if not isinstance(code, str) or not isinstance(interval, str):
+        raise MalformedResponse("application_code or interval is not a string", method=method)
+    if not isinstance(points, list):
+        raise MalformedResponse("points is not a list", method=method)
+    parsed = []
+    for i, item in enumerate(points):
+        point = _object(method, item, f"points[{i}]")
+        platforms = point.get("platforms")
+        parsed.append(
+            SubscribersPoint(
+                timestamp=parse_time(method, point.get("timestamp"), f"points[{i}].timestamp"),
+                total=parse_count(method, point.get("total"), f"points[{i}].total"),
+                by_platform={}
+                if platforms is None
+                else _by_platform(method, _object(method, platforms, "platforms"), "platforms"),
+            )
+        )
+    return SubscribersStatistics(application_code=code, interval=interval, points=tuple(parsed))
+
+
+def parse_count(method: str, value: object, where: str) -> int:
+    """A non-negative count: an integer, an integral float, or a string of digits."""
+    if isinstance(value, bool):
+        raise MalformedResponse(f"{where} is not a count", method=method)
+    if isinstance(value, int):
+        count = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        count = int(value)
+    elif isinstance(value, str) and _DIGITS.fullmatch(value):
+        count = int(value.strip(" \t"))
+    else:
+        raise MalformedResponse(f"{where} is not a count", method=method)
+    if count < 0:
+        raise MalformedResponse(f"{where} is negative", method=method)
+    return count
+
+
+def parse_time(method: str, value: object, where: str) -> datetime:
+    """A UTC time ``Y-m-d H:i:s`` (or a shorter form of it)."""
+    if isinstance(value, str):
+        text = value.strip()
+        for form in _TIME_FORMATS:
+            try:
+                return datetime.strptime(text, form).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+    raise MalformedResponse(f"{where} is not a time", method=method)
+
+
+def _row(method: str, value: object, where: str) -> StatRow:
+    document = _object(method, value, where)
+    action = document.get("action")
+    if not isinstance(action, str):
+        raise MalformedResponse(f"{where}.action is not a string", method=method)
+    platform = document.get("platformid")
+    return StatRow(
+        action=action,
+        start=parse_time(method, document.get("datetime"), f"{where}.datetime"),
+        count=parse_count(method, document.get("count"), f"{where}.count"),
+        platform=None if platform is None else parse_count(method, platform, f"{where}.platformid"),
+    )
+
+
+def _by_platform(method: str, types: Mapping[str, object], where: str) -> dict[str, int]:
+    """Counts by platform label value; names that map to one label are summed."""
+    counts: dict[str, int] = {}
+    for name, value in types.items():
+        label = subscriber_type_name(name)
+        counts[label] = counts.get(label, 0) + parse_count(method, value, f"{where}.{name}")
+    return counts
+
+
+def _object(method: str, value: object, where: str) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise MalformedResponse(f"{where} is not a JSON object", method=method)
+    return value
