@@ -178,28 +178,44 @@ class Exposition:
         self._data_registry.register(SnapshotCollector(snapshot))
         self._data_cache: dict[str, tuple[int, _Rendered]] = {}
         self._self_cache: dict[str, tuple[int, _Rendered]] = {}
+        self._joined: dict[tuple[str, bool], tuple[tuple[int, int], bytes]] = {}
 
     def render(self, accept: str | None, accept_encoding: str | None) -> tuple[bytes, str, bool]:
         """Body, content type and whether the body is gzip-compressed."""
         encoder, content_type = choose_encoder(accept or "")
         fmt = "openmetrics" if content_type.startswith("application/openmetrics") else "text"
-        version = self._snapshot().version
-        cached = self._data_cache.get(fmt)
+        gzipped = bool(accept_encoding and "gzip" in accept_encoding)
+        versions = (self._snapshot().version, self._self_metrics.version)
+        joined = self._joined.get((fmt, gzipped))
+        if joined is not None and joined[0] == versions:
+            return joined[1], content_type, gzipped
+        data = self._part(self._data_cache, fmt, versions[0], encoder, self._data_registry, True)
+        own = self._part(
+            self._self_cache, fmt, versions[1], encoder, self._self_metrics.registry, False
+        )
+        body = data.gzipped + own.gzipped if gzipped else data.plain + own.plain
+        self._joined[fmt, gzipped] = (versions, body)
+        return body, content_type, gzipped
+
+    @staticmethod
+    def _part(
+        cache: dict[str, tuple[int, "_Rendered"]],
+        fmt: str,
+        version: int,
+        encoder: Callable[[CollectorRegistry], bytes],
+        registry: CollectorRegistry,
+        leading: bool,
+    ) -> "_Rendered":
+        """One part's rendering, re-made only when its version moved. A leading
+        OpenMetrics part loses its ``# EOF``: only the end of the whole body has one."""
+        cached = cache.get(fmt)
         if cached is None or cached[0] != version:
-            body = encoder(self._data_registry)
-            if fmt == "openmetrics":
+            body = encoder(registry)
+            if leading and fmt == "openmetrics":
                 body = body.removesuffix(b"# EOF\n")
             cached = (version, _Rendered(body))
-            self._data_cache[fmt] = cached
-        data = cached[1]
-        own_version = self._self_metrics.version
-        own = self._self_cache.get(fmt)
-        if own is None or own[0] != own_version:
-            own = (own_version, _Rendered(encoder(self._self_metrics.registry)))
-            self._self_cache[fmt] = own
-        if accept_encoding and "gzip" in accept_encoding:
-            return data.gzipped + own[1].gzipped, content_type, True
-        return data.plain + own[1].plain, content_type, False
+            cache[fmt] = cached
+        return cached[1]
 
 
 class _Rendered:
