@@ -1,0 +1,132 @@
+"""The collection loop: every target polled every interval, decoupled from scrapes.
+
+One asyncio task per target, started at evenly spread offsets over the interval so the
+API sees a steady trickle rather than a burst. A target's polls never overlap (its task
+runs them one after another), and a slow or failing target delays no other.
+"""
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+
+from exporter.clock import Clock
+from exporter.collection.collectors import Collector, PollContext
+from exporter.pushwoosh.client import PushwooshClient
+from exporter.pushwoosh.errors import PushwooshError
+from exporter.store import Store, TargetKey
+
+log = structlog.get_logger(__name__)
+
+
+class Scheduler:
+    """Runs the collectors against one client and feeds the store."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        client: PushwooshClient,
+        clock: Clock,
+        interval: float,
+        lookback: float,
+        max_catchup: float,
+        after_poll: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.clock = clock
+        self.interval = interval
+        self.lookback = lookback
+        self.max_catchup = max_catchup
+        self._after_poll = after_poll
+        self._tasks: dict[TargetKey, tuple[Collector, asyncio.Task[None]]] = {}
+        self._failing: dict[TargetKey, str] = {}
+
+    @property
+    def collectors(self) -> list[Collector]:
+        """The collectors currently scheduled."""
+        return [collector for collector, _ in self._tasks.values()]
+
+    def start(self, collectors: Sequence[Collector]) -> None:
+        """Schedule ``collectors`` (replacing any current set: see :meth:`update`)."""
+        self.update(collectors)
+
+    def update(self, collectors: Sequence[Collector]) -> None:
+        """Poll exactly ``collectors``: unchanged ones keep running untouched, removed or
+        changed ones are cancelled, new ones start spread over the interval."""
+        wanted = {c.key: c for c in collectors}
+        for key, (collector, task) in list(self._tasks.items()):
+            if wanted.get(key) != collector:
+                task.cancel()
+                del self._tasks[key]
+                self._failing.pop(key, None)
+        self.store.set_targets(wanted)
+        new = [c for key, c in wanted.items() if key not in self._tasks]
+        for i, collector in enumerate(new):
+            offset = self.interval * i / len(new)
+            task = asyncio.create_task(self._run(collector, offset), name=str(collector.key))
+            self._tasks[collector.key] = (collector, task)
+
+    async def stop(self) -> None:
+        """Cancel every poll and wait for the tasks to end."""
+        tasks = [task for _, task in self._tasks.values()]
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run(self, collector: Collector, offset: float) -> None:
+        await self.clock.sleep(offset)
+        next_at = self.clock.now()
+        while True:
+            await self.poll_once(collector)
+            next_at += self.interval
+            now = self.clock.now()
+            if next_at < now:  # the poll overran: skip the missed ticks, keep the phase
+                next_at += math.ceil((now - next_at) / self.interval) * self.interval
+            await self.clock.sleep(next_at - now)
+
+    async def poll_once(self, collector: Collector) -> bool:
+        """Poll one target now and record the outcome; True on success."""
+        key = collector.key
+        started = self.clock.now()
+        ctx = PollContext(
+            client=self.client,
+            now=started,
+            lookback=self.lookback,
+            max_catchup=self.max_catchup,
+            watermark=self.store.watermark(key),
+        )
+        try:
+            observation = await collector.collect(ctx)
+        except PushwooshError as exc:
+            self._failed(key, exc.reason, str(exc), started)
+            ok = False
+        except Exception as exc:  # a bug in one collector must not stop the others
+            log.exception("poll_crashed", collector=key.collector, target=key.target)
+            self._failed(key, "internal", f"{type(exc).__name__}: {exc}", started)
+            ok = False
+        else:
+            self.store.apply(observation, started=started, finished=self.clock.now())
+            if self._failing.pop(key, None) is not None:
+                log.info("poll_recovered", collector=key.collector, target=key.target)
+            ok = True
+        if self._after_poll is not None:
+            await self._after_poll()
+        return ok
+
+    def _failed(self, key: TargetKey, reason: str, message: str, started: float) -> None:
+        error = f"{reason}: {message}"
+        self.store.record_failure(key, error, started=started, finished=self.clock.now())
+        # One line when a target starts failing or its error changes, not one per poll.
+        level = log.debug if self._failing.get(key) == error else log.warning
+        level(
+            "poll_failed",
+            collector=key.collector,
+            target=key.target,
+            reason=reason,
+            error=message,
+        )
+        self._failing[key] = error

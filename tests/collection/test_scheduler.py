@@ -1,0 +1,113 @@
+"""The collection loop: spread, cadence, no overlap, isolation of failures, reload."""
+
+from dataclasses import dataclass, field
+
+import pytest
+from virtual_clock import VirtualClock
+
+from exporter.collection.collectors import PollContext
+from exporter.collection.scheduler import Scheduler
+from exporter.pushwoosh.errors import AuthError
+from exporter.store import Observation, Store, TargetKey
+
+
+@dataclass(eq=False)
+class ScriptedCollector:
+    """A collector whose polls take ``duration`` virtual seconds and may fail."""
+
+    name: str
+    clock: VirtualClock
+    duration: float = 1.0
+    fail: bool = False
+    starts: list[float] = field(default_factory=list)
+    running: int = 0
+    max_running: int = 0
+
+    @property
+    def key(self) -> TargetKey:
+        return TargetKey("app_stats", self.name)
+
+    async def collect(self, ctx: PollContext) -> Observation:
+        self.starts.append(ctx.now)
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        try:
+            await self.clock.sleep(self.duration)
+        finally:
+            self.running -= 1
+        if self.fail:
+            raise AuthError("Account not found", method="getAppStats")
+        return Observation(self.key, int(ctx.now), int(ctx.now))
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(start=1000.0)
+
+
+def make_scheduler(clock: VirtualClock, store: Store) -> Scheduler:
+    return Scheduler(
+        store=store,
+        client=None,  # type: ignore[arg-type]  # scripted collectors never call the API
+        clock=clock,
+        interval=60.0,
+        lookback=900.0,
+        max_catchup=3600.0,
+    )
+
+
+async def test_targets_start_spread_over_the_interval_and_keep_their_phase(
+    clock: VirtualClock,
+) -> None:
+    collectors = [ScriptedCollector(f"APP{i}", clock) for i in range(4)]
+    scheduler = make_scheduler(clock, Store())
+    scheduler.start(collectors)
+    await clock.advance_to(1000.0 + 299.0)
+    await scheduler.stop()
+    for i, c in enumerate(collectors):
+        assert c.starts == [1000.0 + 15.0 * i + 60.0 * k for k in range(5)]
+
+
+async def test_slow_target_never_overlaps_itself_nor_delays_others(clock: VirtualClock) -> None:
+    slow = ScriptedCollector("SLOW", clock, duration=150.0)
+    quick = ScriptedCollector("QUICK", clock)
+    scheduler = make_scheduler(clock, Store())
+    scheduler.start([slow, quick])
+    await clock.advance_to(1000.0 + 600.0)
+    await scheduler.stop()
+    assert slow.max_running == 1
+    # A poll that overran skips the missed ticks and keeps the phase.
+    assert slow.starts == [1000.0, 1180.0, 1360.0, 1540.0]
+    assert quick.starts == [1030.0 + 60.0 * k for k in range(10)]
+
+
+async def test_a_failing_target_is_down_and_the_others_up(clock: VirtualClock) -> None:
+    store = Store()
+    bad = ScriptedCollector("BAD", clock, fail=True)
+    good = ScriptedCollector("GOOD", clock)
+    scheduler = make_scheduler(clock, store)
+    scheduler.start([bad, good])
+    await clock.advance_to(1000.0 + 200.0)
+    await scheduler.stop()
+    targets = store.snapshot().targets
+    assert targets[bad.key].status.up is False
+    assert targets[bad.key].status.last_error == "auth: getAppStats: Account not found"
+    assert targets[good.key].status.up is True
+    assert (len(bad.starts), len(good.starts)) == (4, 3)
+
+
+async def test_update_keeps_unchanged_targets_and_swaps_the_rest(clock: VirtualClock) -> None:
+    store = Store()
+    kept = ScriptedCollector("KEPT", clock)
+    removed = ScriptedCollector("GONE", clock)
+    scheduler = make_scheduler(clock, store)
+    scheduler.start([kept, removed])
+    await clock.advance_to(1100.0)
+    added = ScriptedCollector("NEW", clock)
+    scheduler.update([kept, added])
+    await clock.advance_to(1300.0)
+    await scheduler.stop()
+    assert kept.starts == [1000.0 + 60.0 * k for k in range(6)]
+    assert removed.starts == [1030.0, 1090.0]
+    assert added.starts[0] == 1100.0
+    assert set(store.snapshot().targets) == {kept.key, added.key}
