@@ -20,7 +20,7 @@ import binascii
 import hashlib
 import hmac
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 import bcrypt
 import yaml
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 CLIENT_AUTH_TYPES = {
     "NoClientCert": ssl.CERT_NONE,
@@ -125,12 +126,7 @@ def _mapping(value: Any, path: Path, key: str) -> dict[str, Any]:
     return value
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def basic_auth_middleware(
-    config: WebConfig,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def basic_auth_middleware(config: WebConfig) -> Middleware:
     """An aiohttp middleware asking for the configured users' passwords."""
     verified: set[bytes] = set()  # digests of credentials already checked: bcrypt is slow
 
