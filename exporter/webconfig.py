@@ -114,7 +114,10 @@ def load_web_config(path: Path) -> WebConfig:
     )
     if tls and (config.cert_file is None or config.key_file is None):
         raise WebConfigError(f"{path}: tls_server_config needs both cert_file and key_file")
-    config.ssl_context()  # fail now, with the file named, rather than at the first request
+    try:
+        config.ssl_context()  # fail now, with the file named, rather than at the first request
+    except WebConfigError as exc:
+        raise WebConfigError(f"{path}: {exc}") from None
     return config
 
 
