@@ -1,0 +1,239 @@
+"""The config file's schema as strict pydantic models: what SPEC.md's "Config file" promises.
+
+Every model forbids unknown keys and takes types as written (no ``"5"`` for 5, no ``"yes"``
+for true); models are frozen. The attribute docstrings become the JSON Schema's
+descriptions. Errors raised here are sentences; :mod:`exporter.config.messages` adds the key
+path and line.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from exporter.config.fields import (
+    HttpUrl,
+    Platform,
+    PositiveDuration,
+    Text,
+    at_least,
+    at_most,
+    reject_duplicates,
+)
+from exporter.durations import Duration, format_duration
+
+MAX_LOOKBACK = timedelta(hours=3)
+"""The longest lookback: each poll re-reads at most this much history."""
+
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True)
+
+
+class EventAttributeConfig(BaseModel):
+    """One attribute filter of an event count, e.g. ``{name: plan, operator: EQ, value: pro}``."""
+
+    model_config = _STRICT
+
+    name: Text
+    """The event attribute's name."""
+    operator: Text = "EQ"
+    """How the attribute compares with the value."""
+    value: str
+    """The value to compare with (always a string: quote numbers)."""
+
+
+class EventConfig(BaseModel):
+    """A custom event counted by getEventStatistics (hourly buckets)."""
+
+    model_config = _STRICT
+
+    name: Text
+    """The event's name: the label event."""
+    attributes: list[EventAttributeConfig] = []
+    """Optional filters: count only triggers with these attribute values."""
+
+
+class TagConfig(BaseModel):
+    """A tag whose device counts per value getTagStats reports; the top ``max_values`` are kept."""
+
+    model_config = _STRICT
+
+    name: Text
+    """The tag's name: the label tag."""
+    max_values: int = Field(default=20, ge=1)
+    """Keep the values with the most devices; the rest sum into value="other"."""
+
+
+def _unique_tags(tags: list[TagConfig]) -> list[TagConfig]:
+    reject_duplicates(tags, lambda t: t.name, "name", "tag")
+    return tags
+
+
+class ApplicationConfig(BaseModel):
+    """An application: its app stats, subscribers, events and tags."""
+
+    model_config = _STRICT
+
+    code: Text
+    """The application code, e.g. ABCDE-12345: the label app."""
+    name: Text | None = None
+    """The label app_name; defaults to the code."""
+    app_stats: bool = True
+    """Collect getAppStats (opens, installs, registrations, messages)."""
+    subscribers: Literal["v1", "v2", "off"] = "v1"
+    """v1: getApplicationSubscribersStats; v2: getSubscribersStatistics; off: none."""
+    events: list[EventConfig] = []
+    """Events counted by getEventStatistics."""
+    tags: list[TagConfig] = []
+    """Tags of this application counted by getTagStats."""
+
+    @property
+    def display_name(self) -> str:
+        """The ``app_name`` label: the configured name, else the code."""
+        return self.name or self.code
+
+    @field_validator("events")
+    @classmethod
+    def _unique_events(cls, events: list[EventConfig]) -> list[EventConfig]:
+        reject_duplicates(events, lambda e: e.name, "name", "event")
+        return events
+
+    _unique_tags = field_validator("tags")(_unique_tags)
+
+    @model_validator(mode="after")
+    def _collects_something(self) -> "ApplicationConfig":
+        if not (self.app_stats or self.subscribers != "off" or self.events or self.tags):
+            raise PydanticCustomError(
+                "nothing",
+                "collects nothing: app_stats is false, subscribers is 'off' and it has no"
+                " events or tags",
+            )
+        return self
+
+
+class CampaignConfig(BaseModel):
+    """A campaign counted by getCampaignStats."""
+
+    model_config = _STRICT
+
+    code: Text
+    """The campaign code: the label campaign."""
+    name: Text | None = None
+    """The label campaign_name; defaults to the code."""
+
+    @property
+    def display_name(self) -> str:
+        """The ``campaign_name`` label: the configured name, else the code."""
+        return self.name or self.code
+
+
+class MessageConfig(BaseModel):
+    """A message of the deprecated getMsgStats, or getMsgPlatformsStats when platforms are given."""
+
+    model_config = _STRICT
+
+    code: Text
+    """The message code: the label message."""
+    platforms: Annotated[list[Platform], Field(min_length=1)] | None = None
+    """Platform codes or names for getMsgPlatformsStats; leave out for getMsgStats."""
+
+    @field_validator("platforms")
+    @classmethod
+    def _unique_platforms(cls, platforms: list[int] | None) -> list[int] | None:
+        reject_duplicates(platforms or [], lambda p: p, "", "platform")
+        return platforms
+
+
+class PushwooshSettings(BaseModel):
+    """Where and how fast the exporter talks to the API; the token itself is never here."""
+
+    model_config = _STRICT
+
+    api_url: HttpUrl = "https://api.pushwoosh.com"
+    """The API's base URL (the simulator's in tests and the demo)."""
+    api_token_file: Annotated[Path | None, Field(strict=False)] = None
+    """A file holding the API token; without it, PUSHWOOSH_API_TOKEN is used."""
+    request_timeout: PositiveDuration = timedelta(seconds=10)
+    """Timeout of one HTTP request."""
+    max_concurrent_requests: int = Field(default=4, ge=1)
+    """API requests in flight at once."""
+    max_requests_per_minute: int = Field(default=600, ge=1)
+    """API requests started per minute."""
+    results_timeout: PositiveDuration = timedelta(seconds=120)
+    """Give up on one getResults job after this."""
+
+
+class CollectionSettings(BaseModel):
+    """How often targets are polled and how much history each poll re-reads."""
+
+    model_config = _STRICT
+
+    interval: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=60)
+    """How often each target is polled."""
+    lookback: Annotated[PositiveDuration, at_most(MAX_LOOKBACK)] = timedelta(minutes=15)
+    """How much history each poll re-reads, for late data; at most 3h."""
+    max_catchup: Duration = timedelta(hours=6)
+    """With a state file: how far back to recover after downtime; at least the lookback."""
+
+    @model_validator(mode="after")
+    def _catchup_covers_lookback(self) -> "CollectionSettings":
+        if self.max_catchup < self.lookback:
+            raise PydanticCustomError(
+                "bound",
+                "must be at least the lookback, {lookback} (got {got})",
+                {
+                    "lookback": format_duration(self.lookback),
+                    "got": format_duration(self.max_catchup),
+                    "at": ("max_catchup",),
+                },
+            )
+        return self
+
+
+class Config(BaseModel):
+    """The whole config file."""
+
+    model_config = _STRICT
+
+    pushwoosh: PushwooshSettings = PushwooshSettings()
+    """The API connection."""
+    collection: CollectionSettings = CollectionSettings()
+    """Polling."""
+    applications: list[ApplicationConfig] = []
+    """Applications to collect."""
+    campaigns: list[CampaignConfig] = []
+    """Campaigns to collect."""
+    messages: list[MessageConfig] = []
+    """Messages to collect (deprecated methods, for legacy users)."""
+    tags: list[TagConfig] = []
+    """Account-wide tags (getTagStats without applications)."""
+
+    @field_validator("applications")
+    @classmethod
+    def _unique_applications(cls, apps: list[ApplicationConfig]) -> list[ApplicationConfig]:
+        reject_duplicates(apps, lambda a: a.code, "code", "application code")
+        return apps
+
+    @field_validator("campaigns")
+    @classmethod
+    def _unique_campaigns(cls, campaigns: list[CampaignConfig]) -> list[CampaignConfig]:
+        reject_duplicates(campaigns, lambda c: c.code, "code", "campaign code")
+        return campaigns
+
+    @field_validator("messages")
+    @classmethod
+    def _unique_messages(cls, messages: list[MessageConfig]) -> list[MessageConfig]:
+        reject_duplicates(messages, lambda m: m.code, "code", "message code")
+        return messages
+
+    _unique_tags = field_validator("tags")(_unique_tags)
+
+    @model_validator(mode="after")
+    def _has_targets(self) -> "Config":
+        if not (self.applications or self.campaigns or self.messages or self.tags):
+            raise PydanticCustomError(
+                "no_targets",
+                "nothing to collect: list at least one application, campaign, message or tag",
+            )
+        return self
