@@ -1,0 +1,72 @@
+"""``pushwoosh-simulator``: the simulated API as a standalone server."""
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from exporter.simulator.server import start_simulator
+from exporter.simulator.settings import Faults, SimulatorSettings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Flags: where to listen, the world's seed and size, the token, the fault knobs."""
+    p = argparse.ArgumentParser(prog="pushwoosh-simulator", description=__doc__)
+    p.add_argument("--listen", default="127.0.0.1:9878", help="HOST:PORT (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--apps", type=int, default=3)
+    p.add_argument(
+        "--token",
+        default=os.environ.get("PUSHWOOSH_API_TOKEN", "demo-token"),
+        help="accepted API token (default: $PUSHWOOSH_API_TOKEN or demo-token)",
+    )
+    p.add_argument("--no-traffic", action="store_true", help="only injected events exist")
+    p.add_argument("--error-rate", type=float, default=0.0)
+    p.add_argument("--rate-limit-rate", type=float, default=0.0)
+    p.add_argument("--retry-after", type=float, default=1.0)
+    p.add_argument("--latency", type=float, default=0.0)
+    p.add_argument("--malformed-rate", type=float, default=0.0)
+    p.add_argument("--pending", default="1-3", help="getResults pending seconds MIN-MAX")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until SIGINT or SIGTERM."""
+    args = build_parser().parse_args(argv)
+    host, _, port = args.listen.rpartition(":")
+    low, _, high = args.pending.partition("-")
+    try:
+        faults = Faults(
+            error_rate=args.error_rate,
+            rate_limit_rate=args.rate_limit_rate,
+            retry_after=args.retry_after,
+            latency=args.latency,
+            malformed_rate=args.malformed_rate,
+            pending_min=float(low),
+            pending_max=float(high or low),
+        )
+        settings = SimulatorSettings(
+            seed=args.seed,
+            apps=args.apps,
+            token=args.token,
+            traffic=not args.no_traffic,
+            faults=faults,
+        )
+        return asyncio.run(_serve(settings, host.strip("[]") or "127.0.0.1", int(port)))
+    except (ValueError, OSError) as exc:
+        print(f"pushwoosh-simulator: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _serve(settings: SimulatorSettings, host: str, port: int) -> int:
+    simulator = await start_simulator(settings, host, port)
+    print(f"pushwoosh-simulator listening on {simulator.url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await simulator.close()
+    return 0

@@ -1,0 +1,164 @@
+"""The Statistics methods: arguments in, the method's result out (see pushwoosh-api.md)."""
+
+from typing import Any
+
+from aiohttp import web
+
+from exporter.simulator import results
+from exporter.simulator.api import STATE, Refusal, SimulatorState, apply_faults
+from exporter.simulator.traffic import key_id
+
+
+def _period(args: dict[str, Any], start_key: str, end_key: str) -> tuple[float, float]:
+    start = results.parse_date(args.get(start_key))
+    end = results.parse_date(args.get(end_key), end_of_day=True)
+    if end < start:
+        raise results.BadDate(args.get(end_key))
+    return start, end
+
+
+async def app_stats(state: SimulatorState, args: dict[str, Any], request: web.Request) -> Any:
+    """getAppStats."""
+    start, end = _period(args, "datefrom", "dateto")
+    strings = state.settings.faults.string_counts
+    return results.app_stats(state.traffic, args["application"], start, end, state.now(), strings)
+
+
+async def campaign_stats(state: SimulatorState, args: dict[str, Any], request: web.Request) -> Any:
+    """getCampaignStats."""
+    campaign = args.get("campaign")
+    if campaign not in state.world.campaigns:
+        raise Refusal(210, "Campaign not found")
+    start, end = _period(args, "datefrom", "dateto")
+    strings = state.settings.faults.string_counts
+    return results.campaign_stats(state.traffic, campaign, start, end, state.now(), strings)
+
+
+def _message(state: SimulatorState, args: dict[str, Any]) -> str:
+    code = args.get("message")
+    if code not in state.world.messages:
+        raise Refusal(210, "Message not found")
+    return str(code)
+
+
+async def msg_stats(state: SimulatorState, args: dict[str, Any], request: web.Request) -> Any:
+    """getMsgStats."""
+    code = _message(state, args)
+    created = state.message_created(code)
+    strings = state.settings.faults.string_counts
+    return results.message_stats(state.traffic, code, created, state.now(), None, strings)
+
+
+async def msg_platforms_stats(
+    state: SimulatorState, args: dict[str, Any], request: web.Request
+) -> Any:
+    """getMsgPlatformsStats."""
+    code = _message(state, args)
+    platforms = args.get("platforms")
+    if not isinstance(platforms, list) or not all(isinstance(p, int) for p in platforms):
+        raise Refusal(210, "Invalid platforms")
+    created = state.message_created(code)
+    strings = state.settings.faults.string_counts
+    return results.message_stats(state.traffic, code, created, state.now(), platforms, strings)
+
+
+def plan_filter(attributes: Any) -> str | None:
+    """The plan an attribute filter selects (None: no filter); refuses what we do not model."""
+    if attributes in (None, []):
+        return None
+    if not isinstance(attributes, list):
+        raise Refusal(210, "Invalid attributes")
+    plan = None
+    for item in attributes:
+        if not isinstance(item, dict) or item.get("operator", "EQ") != "EQ":
+            raise Refusal(210, "Invalid attributes: only EQ is supported")
+        plan = str(item.get("value")) if item.get("name") == "plan" else "none"
+    return plan
+
+
+async def event_statistics(
+    state: SimulatorState, args: dict[str, Any], request: web.Request
+) -> Any:
+    """getEventStatistics."""
+    app = state.world.app(args["application"])
+    event = args.get("event")
+    if app is None or event not in app.events:
+        raise Refusal(210, "Event not found")
+    start, end = _period(args, "date_from", "date_to")
+    plan = plan_filter(args.get("attributes"))
+    return results.event_stats(
+        state.traffic, ("event", app.code, str(event)), start, end, state.now(), plan
+    )
+
+
+async def tag_stats(state: SimulatorState, args: dict[str, Any], request: web.Request) -> Any:
+    """getTagStats: the CSV is served by the simulator itself."""
+    tag = args.get("tag")
+    if not isinstance(tag, str) or not tag:
+        raise Refusal(210, "Tag not found")
+    for code in args.get("applications") or []:
+        if state.world.app(str(code)) is None:
+            raise Refusal(210, "Application not found")
+    lines = ["value;count", *(f"{v};{n}" for v, n in results.tag_values(tag, state.settings.seed))]
+    name = f"{len(state.files):04d}{key_id(('tag', tag)):010d}"
+    state.files[name] = "\n".join(lines) + "\n"
+    base = state.settings.public_url or f"{request.scheme}://{request.host}"
+    return {"url": f"{base}/_sim/files/{name}.csv"}
+
+
+async def subscribers(state: SimulatorState, args: dict[str, Any], request: web.Request) -> Any:
+    """getApplicationSubscribersStats (synchronous)."""
+    return results.subscribers_v1(state.traffic, args["application"], state.now())
+
+
+async def subscribers_v2(request: web.Request) -> web.Response:
+    """v2 getSubscribersStatistics: plain HTTP statuses, ``Authorization: Key <token>``."""
+    state: SimulatorState = request.app[STATE]
+    method = "getSubscribersStatistics"
+    try:
+        args = await request.json()
+        if not isinstance(args, dict):
+            raise TypeError
+    except (ValueError, TypeError):
+        return _v2_error(state, method, {}, 400, "Request body must be a JSON object")
+    refused = await apply_faults(state, method, args)
+    if refused is not None:
+        return refused
+    if request.headers.get("Authorization") != f"Key {state.settings.token}":
+        return _v2_error(state, method, args, 401, "Authentication failed")
+    code = args.get("application_code")
+    if state.world.app(str(code)) is None:
+        return _v2_error(state, method, args, 404, "Application not found")
+    if code in state.settings.faults.forbidden_apps:
+        return _v2_error(state, method, args, 403, "Access denied")
+    try:
+        start = results.parse_date(args.get("timestamp_from"))
+        end = results.parse_date(args.get("timestamp_to"))
+    except results.BadDate:
+        return _v2_error(
+            state, method, args, 400, "timestamp_from and timestamp_to must be YYYY-MM-DD hh:mm:ss"
+        )
+    if end < start or end - start > 3 * 365 * 86400:
+        return _v2_error(state, method, args, 400, "Invalid period")
+    state.log(method, args, 200, None, None)
+    return web.json_response(
+        results.subscribers_v2(state.traffic, str(code), start, end, state.now())
+    )
+
+
+def _v2_error(
+    state: SimulatorState, method: str, args: dict[str, Any], status: int, message: str
+) -> web.Response:
+    state.log(method, args, status, None, None)
+    return web.json_response({"code": status, "message": message}, status=status)
+
+
+V1_METHODS = {
+    "getAppStats": app_stats,
+    "getCampaignStats": campaign_stats,
+    "getMsgStats": msg_stats,
+    "getMsgPlatformsStats": msg_platforms_stats,
+    "getEventStatistics": event_statistics,
+    "getTagStats": tag_stats,
+    "getApplicationSubscribersStats": subscribers,
+}

@@ -1,0 +1,209 @@
+"""The traffic model: what the API reports for a bucket at a given time.
+
+Generated traffic is a pure function of (seed, series, minute, time), so answers are
+repeatable and cost nothing to store. Each minute bucket ``b`` of a series has a final count
+``C(b)`` (a daily cycle times seeded noise); most of it arrives during the minute, and a late
+part arrives 2 to 8 minutes later, so a bucket minutes old can still grow. ``recorded(b, t)``
+never decreases in ``t``. Injected events (``POST /_sim/inject``) add to it from the moment
+they are injected. The ground truth of any interval is computed from the same functions.
+"""
+
+import math
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass
+
+MINUTE = 60
+HOUR = 3600
+MASK = (1 << 64) - 1
+
+Key = tuple[str, ...]
+"""A series: ("app", code, scope, action), ("event", code, name),
+("campaign", code, action, platform), ("message", code, action, platform)."""
+
+APP_RATES = {
+    ("messages", "send"): 120.0,
+    ("messages", "open"): 12.0,
+    ("applications", "open"): 25.0,
+    ("applications", "install"): 1.5,
+    ("devices", "register"): 2.5,
+    ("devices", "unregister"): 0.8,
+}
+CAMPAIGN_ACTIONS = {"send": 1.0, "delivery": 0.9, "open": 0.1, "inboxopen": 0.02}
+CAMPAIGN_PLATFORMS = {1: 0.4, 3: 0.5, 11: 0.1}
+MESSAGE_PLATFORMS = {1: 400, 3: 600}
+
+
+def mix(*parts: int) -> int:
+    """A 64-bit hash of integers (splitmix64 steps): stable across runs and processes."""
+    value = 0x9E3779B97F4A7C15
+    for part in parts:
+        value = (value ^ (part & MASK)) * 0xBF58476D1CE4E5B9 & MASK
+        value = (value ^ (value >> 31)) * 0x94D049BB133111EB & MASK
+        value ^= value >> 29
+    return value
+
+
+def unit(*parts: int) -> float:
+    """A number in [0, 1) from the hash of ``parts``."""
+    return mix(*parts) / 2.0**64
+
+
+def key_id(key: Key) -> int:
+    """A stable integer for a series key."""
+    return zlib.crc32("\0".join(key).encode())
+
+
+def daily_cycle(minute_start: int) -> float:
+    """More traffic in the (UTC) afternoon, less at night: between 0.5 and 1.5."""
+    hour = (minute_start % 86400) / 3600
+    return 1.0 + 0.5 * math.sin((hour - 9.0) / 24.0 * 2 * math.pi)
+
+
+@dataclass(frozen=True, slots=True)
+class Injected:
+    """Events added by a test."""
+
+    bucket: int
+    recorded_at: float
+    count: int
+    pro: bool = False
+
+
+class Traffic:
+    """Counts per series and bucket, at any time."""
+
+    def __init__(self, seed: int, origin: float, enabled: bool, scales: dict[str, float]):
+        self.seed = seed
+        self.origin = int(origin) // MINUTE * MINUTE
+        self.enabled = enabled
+        self.scales = scales
+        self.injected: dict[Key, list[Injected]] = defaultdict(list)
+
+    def rate(self, key: Key, b: int) -> float:
+        """Mean events per minute of ``key`` in the minute starting at ``b``."""
+        kind, code = key[0], key[1]
+        scale = self.scales.get(code, 1.0) * daily_cycle(b)
+        if kind == "app":
+            return APP_RATES.get((key[2], key[3]), 0.0) * scale
+        if kind == "event":
+            return (4.0 + 8.0 * unit(self.seed, key_id(key))) * scale
+        if kind == "campaign":
+            burst = 300.0 if (b // MINUTE) % 10 == 0 else 6.0
+            share = CAMPAIGN_PLATFORMS.get(int(key[3]), 0.0)
+            return burst * share * CAMPAIGN_ACTIONS.get(key[2], 0.0) * daily_cycle(b)
+        return 0.0
+
+    def final(self, key: Key, b: int) -> tuple[int, int, int]:
+        """(on-time count, late count, delay of the late part in minutes) of a bucket."""
+        if not self.enabled or b < self.origin:
+            return 0, 0, 0
+        k = key_id(key)
+        mean = self.rate(key, b)
+        total = int(mean * (0.6 + 0.8 * unit(self.seed, k, b, 1)) + unit(self.seed, k, b, 2))
+        late = int(total * 0.3 * unit(self.seed, k, b, 4)) if unit(self.seed, k, b, 3) < 0.5 else 0
+        delay = 2 + int(unit(self.seed, k, b, 5) * 7)
+        return total - late, late, delay
+
+    def generated(self, key: Key, b: int, t: float) -> int:
+        """Generated events of bucket ``b`` recorded by time ``t``."""
+        if t < b:
+            return 0
+        on_time, late, delay = self.final(key, b)
+        seen = on_time if t >= b + MINUTE else int(on_time * (t - b) / MINUTE)
+        return seen + (late if t >= b + delay * MINUTE else 0)
+
+    def pro_share(self, key: Key, b: int) -> float:
+        """Share of an event's triggers carrying plan=pro in bucket ``b``."""
+        return 0.2 + 0.3 * unit(self.seed, key_id(key), b, 6)
+
+    def count(self, key: Key, b: int, t: float, plan: str | None = None) -> int:
+        """What the API reports for bucket ``b`` of ``key`` at time ``t``."""
+        generated = self.generated(key, b, t)
+        if plan is not None:
+            pro = int(generated * self.pro_share(key, b))
+            generated = pro if plan == "pro" else generated - pro if plan == "free" else 0
+        extra = sum(
+            i.count
+            for i in self.injected.get(key, ())
+            if i.bucket == b and i.recorded_at <= t and (plan is None or i.pro == (plan == "pro"))
+        )
+        return generated + extra
+
+    def buckets(
+        self, key: Key, start: float, end: float, t: float, plan: str | None = None
+    ) -> dict[int, int]:
+        """Non-zero minute buckets with start in [floor(start), end], as seen at ``t``."""
+        first = max(int(start) // MINUTE * MINUTE, self.origin if self.enabled else 0)
+        minutes: set[int] = set()
+        if self.enabled:
+            minutes.update(range(first, int(min(end, t)) + 1, MINUTE))
+        minutes.update(
+            i.bucket
+            for i in self.injected.get(key, ())
+            if start // MINUTE * MINUTE <= i.bucket <= end
+        )
+        found = {b: self.count(key, b, t, plan) for b in sorted(minutes)}
+        return {b: n for b, n in found.items() if n}
+
+    def truth(
+        self,
+        key: Key,
+        after: float,
+        until: float,
+        bucket_from: float = 0.0,
+        plan: str | None = None,
+    ) -> int:
+        """Events recorded in (after, until] in buckets starting at or after ``bucket_from``."""
+        # Generated buckets older than the longest lateness were final before ``after``.
+        oldest = int(max(bucket_from, after - 10 * MINUTE)) // MINUTE * MINUTE
+        if oldest < bucket_from:
+            oldest += MINUTE
+        minutes = set(range(oldest, int(until) + 1, MINUTE)) if self.enabled else set()
+        minutes.update(i.bucket for i in self.injected.get(key, ()) if i.bucket >= bucket_from)
+        return sum(
+            self.count(key, b, until, plan) - self.count(key, b, after, plan) for b in minutes
+        )
+
+    def inject(self, key: Key, bucket: int, now: float, count: int, pro: bool = False) -> None:
+        """Record ``count`` events of ``key`` in ``bucket`` from ``now`` on."""
+        self.injected[key].append(Injected(bucket // MINUTE * MINUTE, now, count, pro))
+
+    def message_total(self, code: str, action: str, platform: int, created: int, t: float) -> int:
+        """Lifetime count of a message's action on one platform by time ``t``."""
+        since = t - created
+        base = 0
+        if since >= 0 and self.enabled:
+            n = MESSAGE_PLATFORMS.get(platform, 0)
+            growth = 1 - math.exp(-since / 5400)
+            base = {
+                "send": n,
+                "delivery": int(0.9 * n * min(1.0, since / 1800)),
+                "open": int(0.15 * n * growth),
+                "inboxopen": int(0.03 * n * growth),
+            }.get(action, 0)
+        key = ("message", code, action, str(platform))
+        return base + sum(i.count for i in self.injected.get(key, ()) if i.recorded_at <= t)
+
+    def message_hours(
+        self, code: str, action: str, platform: int, created: int, t: float
+    ) -> dict[int, int]:
+        """A message's counts per hour since it was created, as seen at ``t``."""
+        rows: dict[int, int] = {}
+        start = created // HOUR * HOUR
+        for hour in range(start, int(t) + 1, HOUR):
+            before = (
+                self.message_total(code, action, platform, created, hour - 1e-6)
+                if hour > start
+                else 0
+            )
+            upto = self.message_total(code, action, platform, created, min(t, hour + HOUR - 1e-6))
+            if upto - before:
+                rows[hour] = upto - before
+        return rows
+
+    def subscribers(self, code: str, platform: int, weight: float, t: float) -> int:
+        """Subscribed devices of an app on a platform at time ``t``: a base plus growth."""
+        base = int(1000 * self.scales.get(code, 1.0) * weight)
+        minutes = max(0.0, t - self.origin) / MINUTE
+        return base + int(minutes * 0.5 * weight)

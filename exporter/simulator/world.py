@@ -1,0 +1,99 @@
+"""The simulated account: apps, events, tags, campaigns and messages, from a seed."""
+
+import random
+from dataclasses import dataclass
+
+EVENT_NAMES = ("PurchaseCompleted", "Login", "AddToCart", "SignUp")
+APP_NAMES = ("shop-ios", "shop-android", "news-web", "games", "bank", "travel", "music")
+LANGUAGES = [
+    "en",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pt",
+    "nl",
+    "sv",
+    "pl",
+    "ru",
+    "tr",
+    "ar",
+    "he",
+    "hi",
+    "ja",
+    "ko",
+    "zh",
+    "th",
+    "vi",
+    "id",
+    "ms",
+    "uk",
+    "cs",
+    "ro",
+    "hu",
+    "el",
+    "da",
+    "fi",
+    "no",
+]
+COUNTRIES = [f"{a}{b}" for a in "ABCDEFGH" for b in "ABCDEFGH"][:60]
+APP_PLATFORMS = (1, 3, 10, 11, 12, 17)
+"""Platforms with subscribers in every app: iOS, Android, Safari, Chrome, Firefox, Huawei."""
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """One application."""
+
+    code: str
+    name: str
+    events: tuple[str, ...]
+    tags: tuple[str, ...]
+    scale: float
+    """Traffic multiplier of this app."""
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """Everything that exists in the account."""
+
+    apps: tuple[App, ...]
+    campaigns: tuple[str, ...]
+    messages: tuple[str, ...]
+    account_tags: tuple[str, ...]
+
+    def app(self, code: str) -> App | None:
+        """The app with this code, if any."""
+        return next((a for a in self.apps if a.code == code), None)
+
+    def as_json(self) -> dict[str, object]:
+        """The shape of ``GET /_sim/world``."""
+        return {
+            "apps": [
+                {"code": a.code, "name": a.name, "events": list(a.events), "tags": list(a.tags)}
+                for a in self.apps
+            ],
+            "campaigns": list(self.campaigns),
+            "messages": list(self.messages),
+            "tags": list(self.account_tags),
+        }
+
+
+def _code(rng: random.Random, groups: tuple[int, ...]) -> str:
+    return "-".join("".join(rng.choice("0123456789ABCDEF") for _ in range(n)) for n in groups)
+
+
+def build_world(seed: int, apps: int) -> World:
+    """A deterministic account with ``apps`` applications, 2 campaigns and 2 messages."""
+    rng = random.Random(seed)
+    built = []
+    for i in range(apps):
+        events = EVENT_NAMES[: 2 + i % 2]
+        name = APP_NAMES[i % len(APP_NAMES)] + ("" if i < len(APP_NAMES) else f"-{i}")
+        built.append(App(_code(rng, (5, 5)), name, events, ("Language",), 1.0 + 0.5 * (i % 3)))
+    return World(
+        apps=tuple(built),
+        campaigns=tuple(_code(rng, (5, 5)) for _ in range(2)),
+        messages=tuple(_code(rng, (4, 8, 4)) for _ in range(2)),
+        account_tags=("Country",),
+    )
