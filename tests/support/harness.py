@@ -1,0 +1,85 @@
+"""Run the simulator and the exporter in-process on real loopback ports, and read both."""
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporter.config import Config
+from exporter.runtime import Exporter, ListenAddress
+
+TOKEN = "e2e-token-7c1f9a3b5d"
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def e2e_config(api_url: str, world: dict[str, Any], **collection: str) -> Config:
+    """Every kind of target from the simulator's world, polled every second."""
+    app = world["apps"][0]
+    return Config.model_validate(
+        {
+            "pushwoosh": {"api_url": api_url, "results_timeout": "20s", "request_timeout": "5s"},
+            "collection": {"interval": "1s", "lookback": "15m", **collection},
+            "applications": [
+                {
+                    "code": app["code"],
+                    "name": app["name"],
+                    "events": [{"name": app["events"][0]}],
+                    "tags": [{"name": app["tags"][0], "max_values": 5}],
+                }
+            ],
+            "campaigns": [{"code": world["campaigns"][0], "name": "campaign-one"}],
+            "messages": [
+                {"code": world["messages"][0]},
+                {"code": world["messages"][1], "platforms": [1, 3]},
+            ],
+            "tags": [{"name": world["tags"][0], "max_values": 10}],
+        }
+    )
+
+
+async def start_exporter(config: Config, token: str = TOKEN, **kwargs: Any) -> Exporter:
+    """An exporter serving on a free loopback port."""
+    exporter = Exporter(lambda: (config, token), listen=ListenAddress("127.0.0.1", 0), **kwargs)
+    await exporter.start()
+    return exporter
+
+
+async def get_json(session: aiohttp.ClientSession, url: str) -> Any:
+    async with session.get(url) as response:
+        response.raise_for_status()
+        return await response.json()
+
+
+async def scrape(session: aiohttp.ClientSession, exporter: Exporter) -> Samples:
+    """Every sample of /metrics, by (name, sorted labels)."""
+    async with session.get(f"http://127.0.0.1:{exporter.port}/metrics") as response:
+        text = await response.text()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+async def wait_for(
+    condition: Callable[[], Any], within: float = 30.0, what: str = "condition"
+) -> Any:
+    """Await ``condition()`` (sync or async) until it returns something truthy."""
+    deadline = time.monotonic() + within
+    while True:
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def labels(**pairs: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(pairs.items()))
