@@ -84,11 +84,12 @@ class SimulatorState:
         http: int,
         status_code: int | None,
         request_id: str | None,
+        at: float | None = None,
     ) -> None:
-        """Append one API call to the request log."""
+        """Append one API call to the request log; ``at`` is when its answer was computed."""
         self.requests.append(
             {
-                "time": self.now(),
+                "time": self.now() if at is None else at,
                 "method": method,
                 "args": {k: v for k, v in args.items() if k != "auth"},
                 "http_status": http,
@@ -144,7 +145,7 @@ def _too_many(retry_after: float | None) -> web.Response:
     )
 
 
-Handler = Callable[[SimulatorState, dict[str, Any], web.Request], Awaitable[Any]]
+Handler = Callable[[SimulatorState, dict[str, Any], web.Request, float], Awaitable[Any]]
 
 
 def v1_route(
@@ -166,7 +167,8 @@ def v1_route(
             return refused
         try:
             check_auth(state, args, method)
-            data = await compute(state, args, request)
+            moment = state.now()  # the answer and the log share one instant: exact truths
+            data = await compute(state, args, request, moment)
         except Refusal as exc:
             state.log(method, args, exc.http, exc.status_code, None)
             return envelope(exc.status_code, exc.message, None, http=exc.http)
@@ -176,20 +178,19 @@ def v1_route(
         if method in SCHEDULED:
             request_id = secrets.token_hex(16)
             faults = state.settings.faults
-            now = state.now()
             pending = state.random.uniform(
                 faults.pending_min, max(faults.pending_min, faults.pending_max)
             )
             state.jobs[request_id] = Job(
                 method,
-                now,
-                now + pending,
+                moment,
+                moment + pending,
                 data,
                 legacy=faults.legacy_envelope and method == "getAppStats",
             )
-            state.log(method, args, 200, 200, request_id)
+            state.log(method, args, 200, 200, request_id, at=moment)
             return envelope(200, "OK", {"request_id": request_id})
-        state.log(method, args, 200, 200, None)
+        state.log(method, args, 200, 200, None, at=moment)
         return envelope(200, "OK", _maybe_wrong(state, data))
 
     return handle

