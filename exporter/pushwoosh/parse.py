@@ -74,16 +74,16 @@ def parse_message_stats(method: str, response: object) -> MessageStats:
 
 
 def parse_table(method: str, value: object, where: str) -> StatTable:
-    """A ``{formatter, rows}`` object; a missing scope is an empty table (no activity)."""
+    """A ``{formatter, rows}`` object. Rows may be few (quiet buckets are left out), but a
+    missing table or ``rows`` means the answer is not what the API documents: reading it
+    as "no activity" would silently lose counts."""
     if value is None:
-        return StatTable(formatter="", rows=())
+        raise MalformedResponse(f"{where} is missing", method=method)
     document = _object(method, value, where)
     formatter = document.get("formatter", "")
     if not isinstance(formatter, str):
         raise MalformedResponse(f"{where}.formatter is not a string", method=method)
     rows = document.get("rows")
-    if rows is None:
-        return StatTable(formatter=formatter, rows=())
     if not isinstance(rows, list):
         raise MalformedResponse(f"{where}.rows is not a list", method=method)
     return StatTable(

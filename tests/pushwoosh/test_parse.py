@@ -38,16 +38,33 @@ def test_app_stats_reads_the_three_scopes_of_the_documented_example() -> None:
     assert stats.messages.rows[1].count == 7
 
 
+QUIET = {"formatter": "minutely", "rows": []}
+
+
 def test_count_sent_as_a_string_is_read_as_a_number() -> None:
     document = {"applications": {"formatter": "minutely", "rows": [
-        {"count": "3", "action": "open", "datetime": "2026-11-28 10:01:00"}]}}  # fmt: skip
+        {"count": "3", "action": "open", "datetime": "2026-11-28 10:01:00"}]},
+        "devices": QUIET, "messages": QUIET}  # fmt: skip
     assert parse.parse_app_stats(document).applications.rows[0].count == 3
 
 
 def test_a_scope_without_activity_is_an_empty_table() -> None:
-    stats = parse.parse_app_stats({"applications": {"formatter": "minutely", "rows": []}})
-    assert stats.devices == StatTable("", ())
+    stats = parse.parse_app_stats({"applications": QUIET, "devices": QUIET, "messages": QUIET})
+    assert stats.devices == StatTable("minutely", ())
     assert stats.applications.rows == ()
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"applications": QUIET, "devices": QUIET},
+        {"applications": QUIET, "devices": QUIET, "messages": {"formatter": "minutely"}},
+        {"unexpected": [1, 2, 3]},
+    ],
+)
+def test_a_missing_scope_or_rows_is_malformed_not_silence(document: object) -> None:
+    with pytest.raises(MalformedResponse, match=r"missing|rows"):
+        parse.parse_app_stats(document)
 
 
 @pytest.mark.parametrize("count", ["three", -1, 1.5, True, None, [], "", "1e3", "²", float("inf")])
