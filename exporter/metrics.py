@@ -155,6 +155,11 @@ class SelfMetrics:
         if failure is not None:
             self.api_failures.labels(method=method, reason=failure).inc()
 
+    def results_timed_out(self, method: str) -> None:
+        """A scheduled job given up at results_timeout: one ``timeout`` failure of ``method``."""
+        self.version += 1
+        self.api_failures.labels(method=method, reason="timeout").inc()
+
     def reloaded(self, ok: bool, when: float) -> None:
         """Record a configuration (re)load outcome."""
         self.version += 1

@@ -78,6 +78,7 @@ class PushwooshClient:
         self._token = token
         self._clock: Clock = clock or SystemClock()
         self._results_timeout = results_timeout
+        self._observer = observer
         self._poll_policy = poll_policy or PollPolicy()
         self._durations = JobDurations(self._poll_policy)
         self._transport = Transport(
@@ -229,6 +230,8 @@ class PushwooshClient:
         while True:
             remaining = deadline - self._clock.now()
             if remaining <= 0:
+                if self._observer is not None:
+                    self._observer.results_timed_out(method)
                 raise ResultsTimeout(
                     f"job still pending after {self._results_timeout:g} s ({polls} polls)",
                     method=method,

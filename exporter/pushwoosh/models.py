@@ -115,3 +115,7 @@ class RequestObserver(Protocol):
     def request_finished(self, method: str, seconds: float, failure: str | None) -> None:
         """One attempt of ``method`` took ``seconds``; ``failure`` is a reason or None."""
         ...
+
+    def results_timed_out(self, method: str) -> None:
+        """A ``method`` job was still pending at ``results_timeout``: given up."""
+        ...
