@@ -46,11 +46,12 @@ class PollPolicy:
     factor: float = 1.5
     max_interval: float = 4.0
     adaptive: bool = True
-    smoothing: float = 0.3
-    """Weight of the newest job in the moving average of job durations."""
-    probe: float = 0.8
-    """A job found done at the first poll may have finished earlier: count it this much
-    shorter, so the wait also shrinks when jobs get faster."""
+    grow: float = 1.25
+    """A job still pending at its first poll lengthens the method's first wait by this."""
+    shrink: float = 0.98
+    """A job done at its first poll shortens it by this. With these two the wait settles
+    where about 8% of first polls find the job pending (the 92nd percentile of job
+    durations): about 2.1 calls per scheduled poll, whatever the jobs' typical length."""
 
     def intervals(self) -> Iterator[float]:
         """The waits between polls after the first one."""
@@ -61,31 +62,28 @@ class PollPolicy:
 
 
 class JobDurations:
-    """Recent job durations per method: how long to wait before the first getResults.
+    """How long to wait before the first getResults of each method, learnt from its jobs.
 
-    Waiting about as long as recent jobs took makes most jobs done at the first poll
-    (about two calls per scheduled target) without waiting much longer than needed.
+    A multiplicative controller: every job found pending at its first poll grows the wait,
+    every job found done shrinks it a little, so the wait tracks a high percentile of recent
+    job durations, and follows them when the API gets slower or faster.
     """
 
     def __init__(self, policy: PollPolicy) -> None:
         self._policy = policy
-        self._average: dict[str, float] = {}
+        self._wait: dict[str, float] = {}
 
     def first_wait(self, method: str) -> float:
         """Seconds between the scheduling answer and the first getResults of ``method``."""
         policy = self._policy
         wait = (
-            self._average.get(method, policy.initial_wait)
-            if policy.adaptive
-            else policy.initial_wait
+            self._wait.get(method, policy.initial_wait) if policy.adaptive else policy.initial_wait
         )
         return min(max(wait, policy.min_initial_wait), policy.max_initial_wait)
 
     def record(self, method: str, seconds: float, *, done_at_first_poll: bool) -> None:
-        """Learn from one finished job that was seen done ``seconds`` after it was scheduled."""
+        """Learn from one finished job, seen done ``seconds`` after it was scheduled."""
         policy = self._policy
-        sample = seconds * policy.probe if done_at_first_poll else seconds
-        previous = self._average.get(method)
-        self._average[method] = (
-            sample if previous is None else previous + policy.smoothing * (sample - previous)
-        )
+        wait = self.first_wait(method)
+        wait *= policy.shrink if done_at_first_poll else policy.grow
+        self._wait[method] = min(max(wait, policy.min_initial_wait), policy.max_initial_wait)

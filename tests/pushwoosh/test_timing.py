@@ -28,32 +28,38 @@ def test_poll_intervals_grow_by_half_up_to_the_cap() -> None:
     assert list(itertools.islice(policy.intervals(), 6)) == [0.5, 0.75, 1.125, 1.6875, 2.0, 2.0]
 
 
-def test_first_wait_starts_at_the_default_then_follows_recent_jobs() -> None:
-    durations = JobDurations(PollPolicy(initial_wait=1.0, smoothing=0.5, probe=0.8))
+def test_first_wait_grows_on_a_miss_and_shrinks_on_a_hit_per_method() -> None:
+    durations = JobDurations(PollPolicy(initial_wait=1.0, grow=1.25, shrink=0.98))
     assert durations.first_wait("getAppStats") == 1.0
-    durations.record("getAppStats", 3.0, done_at_first_poll=False)
-    assert durations.first_wait("getAppStats") == 3.0
+    durations.record("getAppStats", 1.2, done_at_first_poll=False)
+    assert durations.first_wait("getAppStats") == 1.25
+    durations.record("getAppStats", 9.0, done_at_first_poll=False)
+    assert durations.first_wait("getAppStats") == 1.25 * 1.25
     assert durations.first_wait("getTagStats") == 1.0  # each method learns on its own
-    durations.record("getAppStats", 2.0, done_at_first_poll=False)
-    assert durations.first_wait("getAppStats") == 2.5
+    durations.record("getTagStats", 1.0, done_at_first_poll=True)
+    assert durations.first_wait("getTagStats") == 0.98
 
 
-def test_jobs_done_at_the_first_poll_shrink_the_wait() -> None:
-    durations = JobDurations(PollPolicy(smoothing=0.5, probe=0.8))
-    durations.record("getMsgStats", 2.0, done_at_first_poll=False)
-    waits = []
-    for _ in range(5):
-        wait = durations.first_wait("getMsgStats")
-        durations.record("getMsgStats", wait, done_at_first_poll=True)
-        waits.append(wait)
-    assert waits == sorted(waits, reverse=True)
-    assert waits[-1] < 2.0
+def test_wait_settles_near_a_high_percentile_of_job_durations() -> None:
+    durations = JobDurations(PollPolicy(initial_wait=0.2))
+    rng = random.Random(11)
+    misses = 0
+    for i in range(3000):
+        took = rng.uniform(1.0, 3.0)
+        wait = durations.first_wait("getAppStats")
+        hit = took <= wait
+        misses += not hit and i >= 1000
+        durations.record("getAppStats", wait if hit else took, done_at_first_poll=hit)
+    assert 2.4 < durations.first_wait("getAppStats") < 3.3
+    assert misses / 2000 < 0.15
 
 
 def test_first_wait_stays_within_bounds_and_can_be_fixed() -> None:
     bounded = JobDurations(PollPolicy(min_initial_wait=0.1, max_initial_wait=5.0))
-    bounded.record("getAppStats", 100.0, done_at_first_poll=False)
-    bounded.record("getTagStats", 0.0, done_at_first_poll=True)
+    for _ in range(20):
+        bounded.record("getAppStats", 100.0, done_at_first_poll=False)
+    for _ in range(200):
+        bounded.record("getTagStats", 0.0, done_at_first_poll=True)
     assert bounded.first_wait("getAppStats") == 5.0
     assert bounded.first_wait("getTagStats") == 0.1
     fixed = JobDurations(PollPolicy(initial_wait=1.5, adaptive=False))
