@@ -38,13 +38,16 @@ async def run(cycles: int = 8, interval: float = 5.0) -> dict[str, Any]:
         log = list(sim.state.requests)
     methods = Counter(entry["method"] for entry in log)
     scheduled_polls = sum(n for m, n in methods.items() if m in SCHEDULED)
-    sync_polls = sum(n for m, n in methods.items() if m not in SCHEDULED and m != "getResults")
+    # After two cycles every method has learnt its jobs' duration: the steady state.
+    warm = log[0]["time"] + 2 * interval
+    steady = Counter(entry["method"] for entry in log if entry["time"] >= warm)
+    steady_polls = sum(n for m, n in steady.items() if m in SCHEDULED)
     return {
         "seconds": elapsed,
         "methods": dict(methods),
         "scheduled_polls": scheduled_polls,
         "calls_per_scheduled_poll": (scheduled_polls + methods["getResults"]) / scheduled_polls,
-        "calls_per_sync_poll": 1.0 if sync_polls else 0.0,
+        "steady_calls_per_scheduled_poll": (steady_polls + steady["getResults"]) / steady_polls,
     }
 
 
@@ -54,11 +57,12 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=5.0)
     args = parser.parse_args()
     result = asyncio.run(run(args.cycles, args.interval))
-    print("| scheduled polls | getResults calls | calls per scheduled poll (goal <= 2.2) |")
-    print("| --- | --- | --- |")
+    print("| scheduled polls | getResults calls | calls per poll, all | after 2 cycles |")
+    print("| --- | --- | --- | --- |")
     print(
         f"| {result['scheduled_polls']} | {result['methods'].get('getResults', 0)} "
-        f"| {result['calls_per_scheduled_poll']:.2f} |"
+        f"| {result['calls_per_scheduled_poll']:.2f} "
+        f"| {result['steady_calls_per_scheduled_poll']:.2f} |"
     )
     print()
     print("calls by method:", ", ".join(f"{m}={n}" for m, n in sorted(result["methods"].items())))

@@ -76,9 +76,12 @@ class JobDurations:
     def first_wait(self, method: str) -> float:
         """Seconds between the scheduling answer and the first getResults of ``method``."""
         policy = self._policy
-        wait = (
-            self._wait.get(method, policy.initial_wait) if policy.adaptive else policy.initial_wait
-        )
+        if not policy.adaptive:
+            return policy.initial_wait
+        wait = self._wait.get(method)
+        if wait is None:  # a method not seen yet starts where the others are
+            known = list(self._wait.values())
+            wait = sum(known) / len(known) if known else policy.initial_wait
         return min(max(wait, policy.min_initial_wait), policy.max_initial_wait)
 
     def record(self, method: str, seconds: float, *, done_at_first_poll: bool) -> None:

@@ -35,9 +35,10 @@ def test_first_wait_grows_on_a_miss_and_shrinks_on_a_hit_per_method() -> None:
     assert durations.first_wait("getAppStats") == 1.25
     durations.record("getAppStats", 9.0, done_at_first_poll=False)
     assert durations.first_wait("getAppStats") == 1.25 * 1.25
-    assert durations.first_wait("getTagStats") == 1.0  # each method learns on its own
+    assert durations.first_wait("getTagStats") == 1.25 * 1.25  # a new method starts there
     durations.record("getTagStats", 1.0, done_at_first_poll=True)
-    assert durations.first_wait("getTagStats") == 0.98
+    assert durations.first_wait("getTagStats") == 1.25 * 1.25 * 0.98  # then learns alone
+    assert durations.first_wait("getAppStats") == 1.25 * 1.25
 
 
 def test_wait_settles_near_a_high_percentile_of_job_durations() -> None:
