@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from exporter.demo import demo_config
+from exporter.logsetup import configure_logging
 from exporter.runtime import Exporter, ListenAddress
 from exporter.simulator.api import SCHEDULED
 from exporter.simulator.server import start_simulator
@@ -56,6 +57,7 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=8)
     parser.add_argument("--interval", type=float, default=5.0)
     args = parser.parse_args()
+    configure_logging("error")
     result = asyncio.run(run(args.cycles, args.interval))
     print("| scheduled polls | getResults calls | calls per poll, all | after 2 cycles |")
     print("| --- | --- | --- | --- |")
