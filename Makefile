@@ -33,6 +33,14 @@ prometheus-deps:
 	  fi; \
 	fi
 
+# npm's @grafana/schema and typescript, pinned in deploy/grafana/package-lock.json, type-check
+# the dashboard against Grafana's own Dashboard type.
+grafana-deps: deploy/grafana/node_modules/.installed
+
+deploy/grafana/node_modules/.installed: deploy/grafana/package-lock.json
+	cd deploy/grafana && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check exporter tests bench
@@ -40,7 +48,7 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy exporter
 
-unit: $(VENV)/.installed-test prometheus-deps
+unit: $(VENV)/.installed-test prometheus-deps grafana-deps
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit
