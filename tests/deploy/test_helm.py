@@ -9,6 +9,7 @@ checked by the exporter itself; the sidecar helpers are rendered from a host cha
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -473,6 +474,82 @@ def test_service_monitor_scrapes_the_service_port_and_path(ci_render: list[Manif
         assert f"--web.telemetry-path={endpoint['path']}" in container["args"]
         probe_scheme = container["readinessProbe"]["httpGet"]["scheme"]
         assert endpoint["scheme"] == probe_scheme.lower()
+
+
+def test_prometheus_rule_holds_the_projects_alerts_file(chart: helm_python.Chart) -> None:
+    link = CHART / "files" / "alerts.yaml"
+    assert link.is_symlink(), "files/alerts.yaml must link to deploy/prometheus/alerts.yaml"
+    assert link.resolve() == (REPO / "deploy" / "prometheus" / "alerts.yaml").resolve()
+    manifests = render(chart, with_defaults(prometheusRule={"enabled": True}))
+    rule = one(manifests, "PrometheusRule")
+    assert rule["apiVersion"] == OPERATOR_GROUP
+    source = yaml.safe_load((REPO / "deploy" / "prometheus" / "alerts.yaml").read_text())
+    assert rule["spec"]["groups"] == source["groups"]
+    for group in rule["spec"]["groups"]:
+        assert group["name"]
+        assert group["rules"]
+        for item in group["rules"]:
+            assert ("alert" in item) != ("record" in item)
+            assert item["expr"]
+
+
+def test_prometheus_rule_passes_promtool(
+    chart: helm_python.Chart, promtool: str, tmp_path: Path
+) -> None:
+    manifests = render(chart, with_defaults(prometheusRule={"enabled": True}))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump({"groups": one(manifests, "PrometheusRule")["spec"]["groups"]}))
+    result = subprocess.run(
+        [promtool, "check", "rules", str(rules)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_exporter_down_alert_sees_the_service_monitors_job(chart: helm_python.Chart) -> None:
+    """prometheus-operator names the job after the Service: the rules' job matchers must
+    match the chart's Service name, or the exporter-down alert would never fire."""
+    manifests = render(chart, with_defaults(serviceMonitor={"enabled": True}))
+    job = one(manifests, "Service")["metadata"]["name"]
+    source = (REPO / "deploy" / "prometheus" / "alerts.yaml").read_text()
+    matchers = re.findall(r'job=~"([^"]*)"', source) + re.findall(r'job="([^"]*)"', source)
+    if not matchers:
+        pytest.skip("the rules select no job")
+    for pattern in matchers:
+        assert re.fullmatch(pattern, job), f"job {job!r} escapes the rules' job=~{pattern!r}"
+
+
+def test_dashboard_config_map_holds_the_projects_dashboard(chart: helm_python.Chart) -> None:
+    link = CHART / "files" / "pushwoosh-exporter.json"
+    assert link.is_symlink(), "files/pushwoosh-exporter.json must link to deploy/grafana/"
+    source = REPO / "deploy" / "grafana" / "pushwoosh-exporter.json"
+    assert link.resolve() == source.resolve()
+    manifests = render(chart, with_defaults(dashboard={"enabled": True}))
+    (dashboard,) = [
+        m
+        for m in manifests
+        if m["kind"] == "ConfigMap" and m["metadata"]["labels"].get("grafana_dashboard")
+    ]
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert json.loads(dashboard["data"]["pushwoosh-exporter.json"]) == json.loads(
+        source.read_text()
+    )
+
+
+def test_packaged_chart_carries_the_linked_files_and_leaves_ci_out(tmp_path: Path) -> None:
+    archive = Path(helm_python.package(CHART, destination=tmp_path))
+    packaged = helm_python.Chart.load_archive(archive.read_bytes())
+    files = {f["name"]: f["data"] for f in packaged.files}
+    sources = {
+        "files/alerts.yaml": REPO / "deploy" / "prometheus" / "alerts.yaml",
+        "files/pushwoosh-exporter.json": REPO / "deploy" / "grafana" / "pushwoosh-exporter.json",
+    }
+    for name, source in sources.items():
+        assert files[name] == source.read_text()
+    assert not [name for name in files if name.startswith("ci/")]
 
 
 # --- network policy, disruption budget, web config ----------------------------------------
