@@ -77,25 +77,22 @@ def parser() -> DockerfileParser:
 def stages(parser: DockerfileParser) -> list[Stage]:
     """The Dockerfile cut into stages, with the global ARG defaults substituted."""
     args: dict[str, str] = {}
-    found: list[Stage] = []
-    current: list[Instruction] | None = None
+    cut: list[tuple[str, str | None, list[Instruction]]] = []
     for item in parser.structure:
         name, value = item["instruction"], item["value"]
         if name == "COMMENT":
             continue
-        if name == "ARG" and current is None:
+        if name == "ARG" and not cut:
             key, _, default = value.partition("=")
             args[key] = default
             continue
         value = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), value)
         if name == "FROM":
             base, _, alias = value.partition(" AS ")
-            current = []
-            found.append(Stage(base.strip(), alias.strip() or None, ()))
-        assert current is not None, f"{name} before the first FROM"
-        current.append(Instruction(name, value))
-        found[-1] = Stage(found[-1].base, found[-1].alias, tuple(current))
-    return found
+            cut.append((base.strip(), alias.strip() or None, []))
+        assert cut, f"{name} before the first FROM"
+        cut[-1][2].append(Instruction(name, value))
+    return [Stage(base, alias, tuple(found)) for base, alias, found in cut]
 
 
 @pytest.fixture(scope="module")

@@ -39,12 +39,6 @@ TOKEN = "tok-7f3a9c1e5b2d4068a1c3e5f7"
 Manifest = dict[str, Any]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def quiet_helm() -> None:
-    """Helm logs each followed symlink at INFO; the tests read the results instead."""
-    helm_python.disable_logging()
-
-
 @pytest.fixture(scope="module")
 def chart() -> helm_python.Chart:
     return helm_python.Chart.load(CHART)
