@@ -425,6 +425,24 @@ def test_shards_render_a_statefulset_whose_pods_each_take_one_shard(
     assert seen == [(i, count) for i in range(count)]
 
 
+def test_exporter_cli_accepts_the_expanded_shard_flag(
+    chart: helm_python.Chart, tmp_path: Path
+) -> None:
+    manifests = render(chart, load_values(CHART / "ci" / "sharded-values.yaml"))
+    statefulset = one(manifests, "StatefulSet")
+    container = exporter_container(statefulset["spec"]["template"]["spec"])
+    (shard_arg,) = [a for a in container["args"] if a.startswith("--shard=")]
+    last_pod = f"{statefulset['metadata']['name']}-{statefulset['spec']['replicas'] - 1}"
+    config = tmp_path / "config.yaml"
+    config.write_text(one(manifests, "ConfigMap")["data"]["config.yaml"])
+    command = [sys.executable, "-m", "exporter.cli", f"--config.file={config}", "--config.check"]
+    for arg, code in [(shard_arg.replace("$(POD_NAME)", last_pod), 0), (shard_arg, 1)]:
+        result = subprocess.run(
+            [*command, arg], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == code, f"{arg}: {result.stderr}"
+
+
 def test_sharded_service_is_headless_and_governs_the_statefulset(
     chart: helm_python.Chart,
 ) -> None:
