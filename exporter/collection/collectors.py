@@ -93,6 +93,24 @@ def newest(starts: Iterable[int]) -> int | None:
     return max(starts, default=None)
 
 
+def bucket_observation(
+    key: TargetKey,
+    plan: ReadPlan,
+    found: list[tuple[Series, int, int]],
+    declared: tuple[Series, ...] = (),
+) -> Observation:
+    """What a poll of bucketed counts saw over the windows of ``plan``."""
+    return Observation(
+        key,
+        plan.window_start,
+        plan.end,
+        buckets=sum_buckets(found),
+        declared=declared,
+        newest_bucket=newest(start for _, start, _ in found),
+        read_from=plan.read_from,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class AppStatsCollector:
     """getAppStats of one application."""
@@ -130,15 +148,7 @@ class AppStatsCollector:
             Series.of(f.name, app=self.app, app_name=self.app_name)
             for f in families.APP_STATS_FAMILIES.values()
         )
-        return Observation(
-            self.key,
-            plan.window_start,
-            plan.end,
-            buckets=sum_buckets(found),
-            declared=declared,
-            newest_bucket=newest(start for _, start, _ in found),
-            read_from=plan.read_from,
-        )
+        return bucket_observation(self.key, plan, found, declared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,14 +189,7 @@ class CampaignCollector:
                 series = self.series(row)
                 if series is not None:
                     found.append((series, unix(row.start), row.count))
-        return Observation(
-            self.key,
-            plan.window_start,
-            plan.end,
-            buckets=sum_buckets(found),
-            newest_bucket=newest(start for _, start, _ in found),
-            read_from=plan.read_from,
-        )
+        return bucket_observation(self.key, plan, found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,15 +224,7 @@ class EventCollector:
                 self.app, self.event, utc(window.start), utc(window.end), self.attributes
             )
             found.extend((series, unix(b.start), b.count) for b in buckets)
-        return Observation(
-            self.key,
-            plan.window_start,
-            plan.end,
-            buckets=sum_buckets(found),
-            declared=(series,),
-            newest_bucket=newest(start for _, start, _ in found),
-            read_from=plan.read_from,
-        )
+        return bucket_observation(self.key, plan, found, (series,))
 
 
 @dataclass(frozen=True, slots=True)

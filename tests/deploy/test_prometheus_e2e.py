@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
-from harness import TOKEN, get_json, start_exporter, wait_for
+from harness import TOKEN, delivered_jobs, get_json, start_exporter, wait_for
 from processes import free_port
 
 from exporter.demo import demo_config
@@ -122,18 +122,7 @@ async def test_dashboard_and_rules_on_real_data(
             await asyncio.sleep(4)  # the last results are applied and scraped
             log = await get_json(session, f"{sim.url}/_sim/requests")
             app = world["apps"][0]
-            delivered = {
-                e["args"]["request_id"]
-                for e in log
-                if e["method"] == "getResults" and e["status_code"] == 200
-            }
-            jobs = sorted(
-                e["time"]
-                for e in log
-                if e["method"] == "getAppStats"
-                and e["request_id"] in delivered
-                and e["args"]["application"] == app["code"]
-            )
+            jobs = delivered_jobs(log, "getAppStats", application=app["code"])
             truth_query = {
                 "kind": "app",
                 "app": app["code"],

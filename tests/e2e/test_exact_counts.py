@@ -18,6 +18,7 @@ import pytest
 from harness import (
     TOKEN,
     Samples,
+    delivered_jobs,
     e2e_config,
     get_json,
     labels,
@@ -142,22 +143,6 @@ async def _more_requests(session: aiohttp.ClientSession, url: str, at_least: int
     return len(await get_json(session, f"{url}/_sim/requests")) >= at_least
 
 
-def _delivered_jobs(log: list[dict[str, Any]], method: str, **args: Any) -> list[float]:
-    """Creation times of ``method`` jobs with these args whose results were delivered."""
-    done = {
-        entry["args"].get("request_id")
-        for entry in log
-        if entry["method"] == "getResults" and entry["status_code"] == 200
-    }
-    return sorted(
-        entry["time"]
-        for entry in log
-        if entry["method"] == method
-        and entry.get("request_id") in done
-        and all(entry["args"].get(k) == v for k, v in args.items())
-    )
-
-
 async def test_generated_traffic_matches_the_ground_truth(
     session: aiohttp.ClientSession,
 ) -> None:
@@ -184,7 +169,7 @@ async def test_generated_traffic_matches_the_ground_truth(
                 return float((await r.json())["count"])
 
         compared = 0
-        jobs = _delivered_jobs(log, "getAppStats", application=code)
+        jobs = delivered_jobs(log, "getAppStats", application=code)
         assert len(jobs) >= 3
         for (scope, action), family in APP_STATS_FAMILIES.items():
             want = await truth(
@@ -193,12 +178,12 @@ async def test_generated_traffic_matches_the_ground_truth(
             assert samples[family.name, labels(app=code, app_name=name)] == want, family.name
             compared += want > 0
 
-        jobs = _delivered_jobs(log, "getEventStatistics", application=code, event=event)
+        jobs = delivered_jobs(log, "getEventStatistics", application=code, event=event)
         want = await truth(kind="event", app=code, event=event, after=jobs[0], until=jobs[-1])
         key = ("pushwoosh_event_triggers_total", labels(app=code, app_name=name, event=event))
         assert samples[key] == want
 
-        jobs = _delivered_jobs(log, "getCampaignStats", campaign=campaign)
+        jobs = delivered_jobs(log, "getCampaignStats", campaign=campaign)
         for action, family in CAMPAIGN_FAMILIES.items():
             exported = {
                 dict(lbls)["platform"]: value
@@ -218,7 +203,7 @@ async def test_generated_traffic_matches_the_ground_truth(
                 compared += want > 0
 
         for message in world["messages"][:1]:
-            jobs = _delivered_jobs(log, "getMsgStats", message=message)
+            jobs = delivered_jobs(log, "getMsgStats", message=message)
             for action, family in MESSAGE_FAMILIES.items():
                 want = await truth(kind="message", message=message, action=action, until=jobs[-1])
                 assert samples[family.name, labels(message=message, platform="all")] == want

@@ -83,3 +83,19 @@ async def wait_for(
 
 def labels(**pairs: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs.items()))
+
+
+def delivered_jobs(log: list[dict[str, Any]], method: str, **args: Any) -> list[float]:
+    """Creation times of ``method`` jobs with these args whose results were delivered."""
+    done = {
+        entry["args"].get("request_id")
+        for entry in log
+        if entry["method"] == "getResults" and entry["status_code"] == 200
+    }
+    return sorted(
+        entry["time"]
+        for entry in log
+        if entry["method"] == method
+        and entry.get("request_id") in done
+        and all(entry["args"].get(k) == v for k, v in args.items())
+    )
