@@ -2,29 +2,16 @@
 
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from exporter.families import DATA_FAMILIES
+from exported_names import exported_sample_names, queried_names, recorded_names
 
 GRAFANA = Path(__file__).resolve().parents[2] / "deploy" / "grafana"
 DASHBOARD = GRAFANA / "pushwoosh-exporter.json"
 TSC = GRAFANA / "node_modules" / ".bin" / "tsc"
-SELF_METRICS = {
-    "pushwoosh_up",
-    "pushwoosh_collector_duration_seconds",
-    "pushwoosh_collector_last_success_timestamp_seconds",
-    "pushwoosh_data_newest_bucket_timestamp_seconds",
-    "pushwoosh_api_requests_total",
-    "pushwoosh_api_request_failures_total",
-    "pushwoosh_api_request_duration_seconds_bucket",
-    "pushwoosh_count_revisions_total",
-}
-KNOWN = {f.name for f in DATA_FAMILIES} | SELF_METRICS
 
 
 def dashboard() -> dict[str, Any]:
@@ -105,11 +92,12 @@ def test_every_panel_uses_the_datasource_variable_and_has_a_unit() -> None:
 
 
 def test_every_expression_names_only_metrics_the_exporter_exports() -> None:
+    known = exported_sample_names() | recorded_names()
     for panel in panels():
         for target in panel["targets"]:
-            names = set(re.findall(r"\b(pushwoosh_[a-z_]+)\b", target["expr"]))
+            names = queried_names(target["expr"])
             assert names, panel["title"]
-            assert names <= KNOWN, (panel["title"], names - KNOWN)
+            assert names <= known, (panel["title"], names - known)
 
 
 def test_rows_are_the_ones_users_look_for() -> None:
