@@ -69,16 +69,31 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
-def dashboard_panels() -> list[tuple[str, str, list[str]]]:
-    """(row, title, expressions) of every panel, template variables substituted."""
+def dashboard() -> dict[str, Any]:
+    return json.loads((DEPLOY / "grafana" / "pushwoosh-exporter.json").read_text())
+
+
+def all_values() -> dict[str, str]:
+    """What Grafana puts in each query variable when "All" is selected."""
+    variables = dashboard()["templating"]["list"]
+    return {v["name"]: v["allValue"] for v in variables if v["type"] == "query"}
+
+
+def dashboard_panels(variables: dict[str, str]) -> list[tuple[str, str, list[str]]]:
+    """(row, title, expressions) of every panel, template variables substituted as Grafana
+    does: a selected value, or the variable's allValue for "All"."""
     found, row = [], ""
-    for panel in json.loads((DEPLOY / "grafana" / "pushwoosh-exporter.json").read_text())["panels"]:
+    for panel in dashboard()["panels"]:
         if panel["type"] == "row":
             row = panel["title"]
             continue
-        exprs = [
-            t["expr"].replace("$app", ".*").replace("$campaign", ".*") for t in panel["targets"]
-        ]
+        exprs = []
+        for target in panel["targets"]:
+            expr = target["expr"]
+            for name, value in variables.items():
+                expr = expr.replace(f"${{{name}}}", value).replace(f"${name}", value)
+            assert "$" not in expr, f"{panel['title']}: a variable the test does not fill"
+            exprs.append(expr)
         found.append((row, panel["title"], exprs))
     return found
 
@@ -151,10 +166,12 @@ async def test_dashboard_and_rules_on_real_data(
             assert values[-1] - values[0] == increase
 
             failures = []
-            for row, title, exprs in dashboard_panels():
-                results = [await prometheus.query(session, e, at=now) for e in exprs]
-                if row in ("Delivery", "Audience", "Exporter health") and not any(results):
-                    failures.append(f"{row} / {title}: no data")
+            one = {"app": app["code"], "campaign": world["campaigns"][0]}
+            for variables in (all_values(), one):
+                for row, title, exprs in dashboard_panels(variables):
+                    results = [await prometheus.query(session, e, at=now) for e in exprs]
+                    if row in ("Delivery", "Audience", "Exporter health") and not any(results):
+                        failures.append(f"{row} / {title} with {variables}: no data")
             for expr in rule_expressions():
                 await prometheus.query(session, expr, at=now)
             assert not failures, failures
