@@ -181,7 +181,7 @@ async def test_generated_traffic_matches_the_ground_truth(
         jobs = delivered_jobs(log, "getEventStatistics", application=code, event=event)
         want = await truth(kind="event", app=code, event=event, after=jobs[0], until=jobs[-1])
         key = ("pushwoosh_event_triggers_total", labels(app=code, app_name=name, event=event))
-        assert samples[key] == want
+        assert samples[key] == want, ("events", jobs)
 
         jobs = delivered_jobs(log, "getCampaignStats", campaign=campaign)
         for action, family in CAMPAIGN_FAMILIES.items():
@@ -206,7 +206,10 @@ async def test_generated_traffic_matches_the_ground_truth(
             jobs = delivered_jobs(log, "getMsgStats", message=message)
             for action, family in MESSAGE_FAMILIES.items():
                 want = await truth(kind="message", message=message, action=action, until=jobs[-1])
-                assert samples[family.name, labels(message=message, platform="all")] == want
+                assert samples[family.name, labels(message=message, platform="all")] == want, (
+                    family.name,
+                    jobs,
+                )
         assert compared >= 3, "the traffic was too thin to show anything"
     finally:
         await exporter.stop()
