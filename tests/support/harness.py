@@ -3,6 +3,7 @@
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -87,15 +88,34 @@ def labels(**pairs: str) -> tuple[tuple[str, str], ...]:
 
 def delivered_jobs(log: list[dict[str, Any]], method: str, **args: Any) -> list[float]:
     """Creation times of ``method`` jobs with these args whose results were delivered."""
+    return [entry["time"] for entry in delivered_entries(log, method, **args)]
+
+
+def delivered_entries(log: list[dict[str, Any]], method: str, **args: Any) -> list[dict[str, Any]]:
+    """Log entries of ``method`` jobs with these args whose results were delivered, oldest
+    first."""
     done = {
         entry["args"].get("request_id")
         for entry in log
         if entry["method"] == "getResults" and entry["status_code"] == 200
     }
     return sorted(
-        entry["time"]
-        for entry in log
-        if entry["method"] == method
-        and entry.get("request_id") in done
-        and all(entry["args"].get(k) == v for k, v in args.items())
+        (
+            entry
+            for entry in log
+            if entry["method"] == method
+            and entry.get("request_id") in done
+            and all(entry["args"].get(k) == v for k, v in args.items())
+        ),
+        key=lambda entry: float(entry["time"]),
     )
+
+
+def past_window(entry: dict[str, Any], end_key: str, size: int) -> int:
+    """Start of the first bucket after a job's window.
+
+    A job answers at its creation time but only for buckets up to its ``dateto``; events
+    already recorded in a later bucket are not in that answer, so the exporter counts them
+    at the next poll. A truth taken from the baseline job's time must add them back."""
+    end = datetime.strptime(entry["args"][end_key], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    return int(end.timestamp()) // size * size + size
