@@ -1,18 +1,14 @@
 """The simulated Statistics API over HTTP: envelopes, auth, jobs, getResults, faults."""
 
 import asyncio
-import random
-import secrets
+import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from exporter.simulator import results
-from exporter.simulator.settings import SimulatorSettings
-from exporter.simulator.traffic import HOUR, Traffic
-from exporter.simulator.world import World, build_world
+from exporter.simulator.state import JOB_LIFETIME, SimulatorState
 
 SCHEDULED = (
     "getAppStats",
@@ -22,7 +18,8 @@ SCHEDULED = (
     "getEventStatistics",
     "getTagStats",
 )
-JOB_LIFETIME = 3600.0
+HANG_POLL = 0.05
+"""Seconds between looks at ``faults.hang`` while a call is held."""
 
 
 class Refusal(Exception):
@@ -33,72 +30,6 @@ class Refusal(Exception):
         self.status_code, self.message, self.http = status_code, message, http
 
 
-@dataclass
-class Job:
-    """A scheduled request: its result was computed when it was created."""
-
-    method: str
-    created: float
-    ready_at: float
-    result: Any
-    legacy: bool = False
-
-
-@dataclass
-class SimulatorState:
-    """Everything the simulator knows; tests in-process may read and change it directly."""
-
-    settings: SimulatorSettings
-    world: World = field(init=False)
-    traffic: Traffic = field(init=False)
-    started: float = field(init=False)
-    jobs: dict[str, Job] = field(default_factory=dict)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    files: dict[str, str] = field(default_factory=dict)
-    unhang: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def __post_init__(self) -> None:
-        s = self.settings
-        self.world = build_world(s.seed, s.apps)
-        self.started = s.clock()
-        scales = {a.code: a.scale for a in self.world.apps} | {c: 1.0 for c in self.world.campaigns}
-        self.traffic = Traffic(s.seed, self.started - s.history, s.traffic, scales)
-        self.random = random.Random(s.seed)
-        if not s.faults.hang:
-            self.unhang.set()
-
-    def now(self) -> float:
-        """The simulator's clock."""
-        return self.settings.clock()
-
-    def message_created(self, code: str) -> int:
-        """When a message was sent: two hours before the hour the simulator started, and
-        one hour earlier for each following message."""
-        index = self.world.messages.index(code)
-        return int(self.started) // HOUR * HOUR - 2 * HOUR - index * HOUR
-
-    def log(
-        self,
-        method: str,
-        args: dict[str, Any],
-        http: int,
-        status_code: int | None,
-        request_id: str | None,
-        at: float | None = None,
-    ) -> None:
-        """Append one API call to the request log; ``at`` is when its answer was computed."""
-        self.requests.append(
-            {
-                "time": self.now() if at is None else at,
-                "method": method,
-                "args": {k: v for k, v in args.items() if k != "auth"},
-                "http_status": http,
-                "status_code": status_code,
-                "request_id": request_id,
-            }
-        )
-
-
 def envelope(status_code: int, message: str, response: Any, http: int = 200) -> web.Response:
     """The JSON 1.3 envelope."""
     return web.json_response(
@@ -106,43 +37,68 @@ def envelope(status_code: int, message: str, response: Any, http: int = 200) -> 
     )
 
 
+async def wait_while_hung(state: SimulatorState) -> None:
+    """Hold an API call while ``faults.hang`` is on (set through ``/_sim/faults`` or
+    directly on the state), or until the simulator closes."""
+    while state.settings.faults.hang and not state.closing:
+        state.unhang.clear()
+        # Polled as well as signalled: tests may flip the knob on the object itself.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(state.unhang.wait(), HANG_POLL)
+
+
 async def apply_faults(
-    state: SimulatorState, method: str, args: dict[str, Any]
+    state: SimulatorState, method: str, args: dict[str, Any], v2: bool = False
 ) -> web.Response | None:
-    """Latency, hangs and drawn failures; None when the call goes through."""
+    """Latency, hangs and drawn failures; None when the call goes through.
+
+    One draw per call decides: error_rate (HTTP 500), json500_rate (HTTP 200 with
+    status_code 500; on v2, which has no status_code, HTTP 500 too), rate_limit_rate
+    (HTTP 429), malformed_rate (HTTP 200, not JSON), in that order of the unit interval.
+    """
     faults = state.settings.faults
-    await state.unhang.wait()
+    await wait_while_hung(state)
     if faults.latency > 0:
         await asyncio.sleep(faults.latency)
     draw = state.random.random()
-    edge = 0.0
-    answers: tuple[tuple[float, Callable[[], web.Response]], ...] = (
-        (faults.error_rate, lambda: envelope(500, "Internal error", None, http=500)),
-        (faults.json500_rate, lambda: envelope(500, "Internal error", None)),
-        (faults.rate_limit_rate, lambda: _too_many(faults.retry_after)),
+    answers: tuple[tuple[float, Callable[[], tuple[web.Response, int | None]]], ...] = (
+        (faults.error_rate, lambda: _server_error(v2, http_200=False)),
+        (faults.json500_rate, lambda: _server_error(v2, http_200=not v2)),
+        (faults.rate_limit_rate, lambda: (_too_many(faults.retry_after, v2), None if v2 else 429)),
         (
             faults.malformed_rate,
-            lambda: web.Response(
-                status=200, text="<html>upstream error</html>", content_type="text/html"
+            lambda: (
+                web.Response(
+                    status=200, text="<html>upstream error</html>", content_type="text/html"
+                ),
+                None,
             ),
         ),
     )
+    edge = 0.0
     for rate, answer in answers:
         edge += rate
         if draw < edge:
-            response = answer()
-            state.log(method, args, response.status, None, None)
+            response, status_code = answer()
+            state.log(method, args, response.status, status_code, None)
             return response
     return None
 
 
-def _too_many(retry_after: float | None) -> web.Response:
+def _server_error(v2: bool, http_200: bool) -> tuple[web.Response, int | None]:
+    if v2:
+        return web.json_response({"code": 500, "message": "Internal error"}, status=500), None
+    return envelope(500, "Internal error", None, http=200 if http_200 else 500), 500
+
+
+def _too_many(retry_after: float | None, v2: bool) -> web.Response:
     headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-    return web.json_response(
-        {"status_code": 429, "status_message": "Too many requests", "response": None},
-        status=429,
-        headers=headers,
+    body: dict[str, Any] = (
+        {"code": 429, "message": "Too many requests"}
+        if v2
+        else {"status_code": 429, "status_message": "Too many requests", "response": None}
     )
+    return web.json_response(body, status=429, headers=headers)
 
 
 Handler = Callable[[SimulatorState, dict[str, Any], web.Request, float], Awaitable[Any]]
@@ -176,27 +132,18 @@ def v1_route(
             state.log(method, args, 200, 210, None)
             return envelope(210, "Cannot parse date", None)
         if method in SCHEDULED:
-            request_id = secrets.token_hex(16)
-            faults = state.settings.faults
-            pending = state.random.uniform(
-                faults.pending_min, max(faults.pending_min, faults.pending_max)
-            )
-            state.jobs[request_id] = Job(
-                method,
-                moment,
-                moment + pending,
-                data,
-                legacy=faults.legacy_envelope and method == "getAppStats",
-            )
+            request_id = state.add_job(method, moment, data)
             state.log(method, args, 200, 200, request_id, at=moment)
             return envelope(200, "OK", {"request_id": request_id})
         state.log(method, args, 200, 200, None, at=moment)
-        return envelope(200, "OK", _maybe_wrong(state, data))
+        return envelope(200, "OK", maybe_wrong_shape(state, data))
 
     return handle
 
 
-def _maybe_wrong(state: SimulatorState, data: Any) -> Any:
+def maybe_wrong_shape(state: SimulatorState, data: Any) -> Any:
+    """``data``, or with probability ``faults.wrong_shape_rate`` a JSON value of the wrong
+    shape for any method."""
     if state.random.random() < state.settings.faults.wrong_shape_rate:
         return {"unexpected": [1, 2, 3]}
     return data
@@ -241,7 +188,7 @@ async def get_results(request: web.Request) -> web.Response:
         state.log("getResults", args, 200, 420, None)
         return envelope(420, "Request is still being processed", None)
     state.log("getResults", args, 200, 200, None)
-    data = _maybe_wrong(state, job.result)
+    data = maybe_wrong_shape(state, job.result)
     if job.legacy:
         return web.json_response({"error": {"code": 0, "message": "OK"}, "json_data": data})
     return envelope(200, "OK", data)

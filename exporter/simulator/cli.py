@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -25,16 +26,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-traffic", action="store_true", help="only injected events exist")
     p.add_argument("--error-rate", type=float, default=0.0)
     p.add_argument("--rate-limit-rate", type=float, default=0.0)
-    p.add_argument("--retry-after", type=float, default=1.0)
+    p.add_argument(
+        "--retry-after",
+        type=_retry_after,
+        default=1.0,
+        help="seconds in the 429's Retry-After header; 'none' sends no header",
+    )
     p.add_argument("--latency", type=float, default=0.0)
     p.add_argument("--malformed-rate", type=float, default=0.0)
     p.add_argument("--pending", default="1-3", help="getResults pending seconds MIN-MAX")
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=("debug", "info", "warning", "error"),
+        help="debug logs every API call",
+    )
     return p
+
+
+def _retry_after(text: str) -> float | None:
+    return None if text.lower() == "none" else float(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve until SIGINT or SIGTERM."""
     args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     host, _, port = args.listen.rpartition(":")
     low, _, high = args.pending.partition("-")
     try:

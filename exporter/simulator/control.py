@@ -6,10 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
+from exporter.platforms import PLATFORM_NAMES
 from exporter.simulator import results
-from exporter.simulator.api import STATE, SimulatorState
+from exporter.simulator.api import STATE, Refusal
 from exporter.simulator.methods import plan_filter
-from exporter.simulator.traffic import MESSAGE_PLATFORMS, Key
+from exporter.simulator.settings import Faults
+from exporter.simulator.state import SimulatorState
+from exporter.simulator.traffic import Key
 
 
 def _state(request: web.Request) -> SimulatorState:
@@ -35,6 +38,24 @@ def series_key(query: Any) -> Key:
     raise KeyError("kind")
 
 
+def check_series(state: SimulatorState, key: Key) -> None:
+    """Refuse (KeyError) a series the API would never report, so a typo cannot pass
+    silently."""
+    world = state.world
+    kind, code = key[0], key[1]
+    app = world.app(code)
+    if kind == "app" and (app is None or key[3] not in results.APP_SCOPES.get(key[2], ())):
+        raise KeyError(f"no such app series: {key[1:]}")
+    if kind == "event" and (app is None or key[2] not in app.events):
+        raise KeyError(f"no such event: {key[1:]}")
+    if kind in ("campaign", "message"):
+        known = world.campaigns if kind == "campaign" else world.messages
+        if code not in known or key[2] not in results.MESSAGE_ACTIONS:
+            raise KeyError(f"no such {kind} series: {key[1:]}")
+        if int(key[3]) not in PLATFORM_NAMES:
+            raise KeyError(f"no such platform: {key[3]}")
+
+
 async def inject(request: web.Request) -> web.Response:
     """``POST /_sim/inject``: add ``count`` events to a series, recorded now, in ``bucket``
     (``Y-m-d H:i:s``, default the current minute; an old bucket makes them late)."""
@@ -43,13 +64,16 @@ async def inject(request: web.Request) -> web.Response:
     now = state.now()
     try:
         key = series_key(body)
+        check_series(state, key)
         count = int(body["count"])
+        if count < 0:
+            raise ValueError("count must not be negative")
         bucket = results.parse_date(body["bucket"]) if body.get("bucket") else now
     except (KeyError, TypeError, ValueError) as exc:
         raise web.HTTPBadRequest(text=f"bad injection: {exc!r}") from None
     pro = (body.get("attributes") or {}).get("plan") == "pro"
-    state.traffic.inject(key, int(bucket), now, count, pro)
-    return web.json_response({"recorded_at": now, "bucket": int(bucket) // 60 * 60})
+    recorded_at = state.inject(key, count, bucket, pro)
+    return web.json_response({"recorded_at": recorded_at, "bucket": int(bucket) // 60 * 60})
 
 
 async def truth(request: web.Request) -> web.Response:
@@ -60,22 +84,19 @@ async def truth(request: web.Request) -> web.Response:
     try:
         until = float(query.get("until", state.now()))
         if query.get("kind") == "message":
-            code = query["message"]
-            created = state.message_created(code)
-            platforms = [int(query["platform"])] if "platform" in query else list(MESSAGE_PLATFORMS)
-            total = sum(
-                state.traffic.message_total(code, query["action"], p, created, until)
-                for p in platforms
-            )
+            if query["message"] not in state.world.messages:
+                raise KeyError(f"no such message: {query['message']}")
+            platform = int(query["platform"]) if "platform" in query else None
+            total = state.message_truth(query["message"], query["action"], until, platform)
             return web.json_response({"count": total})
         key = series_key(query)
         plan = None
         if "attributes" in query:
             plan = plan_filter(json.loads(query["attributes"]))
-        count = state.traffic.truth(
+        count = state.truth(
             key, float(query.get("after", 0)), until, float(query.get("bucket_from", 0)), plan
         )
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, Refusal) as exc:
         raise web.HTTPBadRequest(text=f"bad truth query: {exc!r}") from None
     return web.json_response({"count": count})
 
@@ -83,9 +104,10 @@ async def truth(request: web.Request) -> web.Response:
 async def subscribers(request: web.Request) -> web.Response:
     """``GET /_sim/subscribers?app=CODE``: current subscribers by device type."""
     state = _state(request)
-    return web.json_response(
-        results.subscribers_v1(state.traffic, request.query["app"], state.now())
-    )
+    app = request.query.get("app", "")
+    if state.world.app(app) is None:
+        raise web.HTTPBadRequest(text=f"no such app: {app!r}")
+    return web.json_response(results.subscribers_v1(state.traffic, app, state.now()))
 
 
 async def requests(request: web.Request) -> web.Response:
@@ -99,16 +121,38 @@ async def clear_requests(request: web.Request) -> web.Response:
     return web.json_response({"cleared": True})
 
 
+def _knob_value(current: Faults, name: str, value: Any) -> Any:
+    """``value`` if it fits the type of knob ``name``; ValueError otherwise."""
+    if name == "forbidden_apps":
+        fits = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif isinstance(getattr(current, name), bool):
+        fits = isinstance(value, bool)
+    elif value is None:
+        fits = name == "retry_after"
+    else:
+        fits = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    if not fits:
+        raise ValueError(f"bad value for {name}: {value!r}")
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 async def faults(request: web.Request) -> web.Response:
-    """``POST /_sim/faults``: change some fault knobs; answers with all of them."""
+    """``POST /_sim/faults``: change some fault knobs (a JSON object of them); answers
+    with all of them. Unknown knobs and values of the wrong type change nothing (400)."""
     state = _state(request)
     current = state.settings.faults
     names = {f.name for f in dataclasses.fields(current)}
-    body = await request.json() if request.can_read_body else {}
-    unknown = set(body) - names
-    if unknown:
-        raise web.HTTPBadRequest(text=f"unknown fault knobs: {sorted(unknown)}")
-    for name, value in body.items():
+    try:
+        body = await request.json() if request.can_read_body else {}
+        if not isinstance(body, dict):
+            raise ValueError("expected a JSON object")
+        unknown = set(body) - names
+        if unknown:
+            raise ValueError(f"unknown fault knobs: {sorted(unknown)}")
+        values = {name: _knob_value(current, name, value) for name, value in body.items()}
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    for name, value in values.items():
         setattr(current, name, value)
     if current.hang:
         state.unhang.clear()

@@ -1,17 +1,25 @@
 """The Statistics methods: arguments in, the method's result out (see pushwoosh-api.md)."""
 
+import hashlib
 from typing import Any
 
 from aiohttp import web
 
 from exporter.simulator import results
-from exporter.simulator.api import STATE, Refusal, SimulatorState, apply_faults
-from exporter.simulator.traffic import key_id
+from exporter.simulator.api import (
+    STATE,
+    Refusal,
+    apply_faults,
+    maybe_wrong_shape,
+)
+from exporter.simulator.state import SimulatorState
 
 
-def _period(args: dict[str, Any], start_key: str, end_key: str) -> tuple[float, float]:
-    start = results.parse_date(args.get(start_key))
-    end = results.parse_date(args.get(end_key), end_of_day=True)
+def _period(
+    args: dict[str, Any], start_key: str, end_key: str, date_only: bool = False
+) -> tuple[float, float]:
+    start = results.parse_date(args.get(start_key), date_only=date_only)
+    end = results.parse_date(args.get(end_key), date_only=date_only, end_of_day=True)
     if end < start:
         raise results.BadDate(args.get(end_key))
     return start, end
@@ -90,7 +98,7 @@ async def event_statistics(
     event = args.get("event")
     if app is None or event not in app.events:
         raise Refusal(210, "Event not found")
-    start, end = _period(args, "date_from", "date_to")
+    start, end = _period(args, "date_from", "date_to", date_only=True)
     plan = plan_filter(args.get("attributes"))
     return results.event_stats(
         state.traffic, ("event", app.code, str(event)), start, end, now, plan
@@ -107,9 +115,13 @@ async def tag_stats(
     for code in args.get("applications") or []:
         if state.world.app(str(code)) is None:
             raise Refusal(210, "Application not found")
+        if code in state.settings.faults.forbidden_apps:
+            raise Refusal(403, "Token restrictions forbid this operation")
     lines = ["value;count", *(f"{v};{n}" for v, n in results.tag_values(tag, state.settings.seed))]
-    name = f"{len(state.files):04d}{key_id(('tag', tag)):010d}"
-    state.files[name] = "\n".join(lines) + "\n"
+    content = "\n".join(lines) + "\n"
+    # Named by content: asking again reuses the file, so a long demo keeps a bounded set.
+    name = hashlib.sha256(content.encode()).hexdigest()[:32]
+    state.files[name] = content
     base = state.settings.public_url or f"{request.scheme}://{request.host}"
     return {"url": f"{base}/_sim/files/{name}.csv"}
 
@@ -131,7 +143,7 @@ async def subscribers_v2(request: web.Request) -> web.Response:
             raise TypeError
     except (ValueError, TypeError):
         return _v2_error(state, method, {}, 400, "Request body must be a JSON object")
-    refused = await apply_faults(state, method, args)
+    refused = await apply_faults(state, method, args, v2=True)
     if refused is not None:
         return refused
     if request.headers.get("Authorization") != f"Key {state.settings.token}":
@@ -152,7 +164,8 @@ async def subscribers_v2(request: web.Request) -> web.Response:
         return _v2_error(state, method, args, 400, "Invalid period")
     now = state.now()
     state.log(method, args, 200, None, None, at=now)
-    return web.json_response(results.subscribers_v2(state.traffic, str(code), start, end, now))
+    data = results.subscribers_v2(state.traffic, str(code), start, end, now)
+    return web.json_response(maybe_wrong_shape(state, data))
 
 
 def _v2_error(

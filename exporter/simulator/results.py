@@ -5,7 +5,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from exporter.platforms import platform_name
-from exporter.simulator.traffic import HOUR, MESSAGE_PLATFORMS, MINUTE, Key, Traffic, key_id, unit
+from exporter.simulator.traffic import (
+    CAMPAIGN_PLATFORMS,
+    HOUR,
+    MESSAGE_PLATFORMS,
+    MINUTE,
+    Key,
+    Traffic,
+    key_id,
+    unit,
+)
 from exporter.simulator.world import APP_PLATFORMS, COUNTRIES, LANGUAGES
 
 DAY = 86400
@@ -22,11 +31,13 @@ class BadDate(ValueError):
     """A date argument the API cannot parse."""
 
 
-def parse_date(text: Any, *, end_of_day: bool = False) -> float:
-    """``Y-m-d H:i:s`` (or ``Y-m-d``) in UTC -> Unix seconds."""
+def parse_date(text: Any, *, date_only: bool = False, end_of_day: bool = False) -> float:
+    """``Y-m-d H:i:s`` in UTC -> Unix seconds; ``Y-m-d`` too when ``date_only`` allows it
+    (getEventStatistics), then the end of that day if ``end_of_day``."""
     if not isinstance(text, str):
         raise BadDate(text)
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+    formats = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d") if date_only else ("%Y-%m-%d %H:%M:%S",)
+    for fmt in formats:
         try:
             moment = datetime.strptime(text, fmt).replace(tzinfo=UTC)
         except ValueError:
@@ -66,6 +77,19 @@ def bucket_of(minute: int, formatter: str) -> int:
     moment = datetime.fromtimestamp(minute, UTC)
     first = moment.replace(month=1 if formatter == "yearly" else moment.month, day=1)
     return calendar.timegm(first.replace(hour=0, minute=0, second=0).timetuple())
+
+
+def next_bucket(start: int, formatter: str) -> int:
+    """Start of the ``formatter`` bucket after the one starting at ``start``."""
+    sizes = {"minutely": MINUTE, "hourly": HOUR, "daily": DAY}
+    if formatter in sizes:
+        return start + sizes[formatter]
+    moment = datetime.fromtimestamp(start, UTC)
+    if formatter == "yearly" or moment.month == 12:
+        following = moment.replace(year=moment.year + 1, month=1)
+    else:
+        following = moment.replace(month=moment.month + 1)
+    return calendar.timegm(following.timetuple())
 
 
 def aggregate(minutes: dict[int, int], formatter: str) -> dict[int, int]:
@@ -112,7 +136,7 @@ def campaign_stats(
     first = bucket_of(int(start) // MINUTE * MINUTE, formatter)
     rows, totals = [], dict.fromkeys(("send", "delivery", "open"), 0)
     for action in MESSAGE_ACTIONS:
-        for platform in (1, 3, 11):
+        for platform in traffic.platforms_of("campaign", campaign, tuple(CAMPAIGN_PLATFORMS)):
             minutes = traffic.buckets(
                 ("campaign", campaign, action, str(platform)), first, end, now
             )
@@ -141,7 +165,8 @@ def message_stats(
     """getMsgStats (platforms None) or getMsgPlatformsStats: hourly lifetime rows."""
     rows: list[dict[str, Any]] = []
     totals = dict.fromkeys(("send", "delivery", "open"), 0)
-    chosen = [p for p in MESSAGE_PLATFORMS if platforms is None or p in platforms]
+    known = traffic.platforms_of("message", code, tuple(MESSAGE_PLATFORMS))
+    chosen = [p for p in known if platforms is None or p in platforms]
     for action in MESSAGE_ACTIONS:
         merged: dict[int, int] = {}
         for platform in chosen:
@@ -190,22 +215,32 @@ def subscribers_v1(traffic: Traffic, app: str, now: float) -> dict[str, Any]:
     }
 
 
+def v2_interval(span: float) -> tuple[str, str]:
+    """(interval name, bucket formatter) of a v2 period: under 30 days an hour; up to a
+    year a day; a year (365 to 366 days) a month; over that a year."""
+    if span < 30 * DAY:
+        return "hour", "hourly"
+    if span < 365 * DAY:
+        return "day", "daily"
+    if span <= 366 * DAY:
+        return "month", "monthly"
+    return "year", "yearly"
+
+
 def subscribers_v2(
     traffic: Traffic, app: str, start: float, end: float, now: float
 ) -> dict[str, Any]:
-    """v2 getSubscribersStatistics: points at the interval the period length implies."""
-    span = end - start
-    interval, step = (
-        ("hour", HOUR)
-        if span < 30 * DAY
-        else ("day", DAY)
-        if span <= 365 * DAY
-        else ("month", 30 * DAY)
-    )
+    """v2 getSubscribersStatistics: one point per interval from the one holding ``start`` to
+    the one holding ``min(end, now)``, each the subscribers at the end of its interval (or
+    at ``now`` for the current one), so the newest point is the current count."""
+    interval, formatter = v2_interval(end - start)
     points = []
-    for moment in range(int(start) // step * step, int(min(end, now)) + 1, step):
+    moment = bucket_of(int(start) // MINUTE * MINUTE, formatter)
+    while moment <= min(end, now):
+        following = next_bucket(moment, formatter)
+        at = min(following - 1, now)
         platforms = {
-            platform_name(p): traffic.subscribers(app, p, w, moment)
+            platform_name(p): traffic.subscribers(app, p, w, at)
             for p, w in PLATFORM_WEIGHTS.items()
         }
         points.append(
@@ -215,6 +250,7 @@ def subscribers_v2(
                 "platforms": platforms,
             }
         )
+        moment = following
     return {"application_code": app, "interval": interval, "points": points}
 
 

@@ -5,9 +5,10 @@ from types import TracebackType
 from aiohttp import web
 
 from exporter.simulator import control
-from exporter.simulator.api import SCHEDULED, STATE, SimulatorState, get_results, v1_route
+from exporter.simulator.api import SCHEDULED, STATE, get_results, v1_route
 from exporter.simulator.methods import V1_METHODS, subscribers_v2
 from exporter.simulator.settings import SimulatorSettings
+from exporter.simulator.state import SimulatorState
 
 V2_PATH = "/api/v2/statistics/application/getSubscribersStatistics"
 
@@ -43,6 +44,7 @@ class RunningSimulator:
 
     async def close(self) -> None:
         """Stop serving; hung calls are released first."""
+        self.state.closing = True
         self.state.unhang.set()
         await self._runner.cleanup()
 

@@ -30,8 +30,14 @@ APP_RATES = {
     ("devices", "unregister"): 0.8,
 }
 CAMPAIGN_ACTIONS = {"send": 1.0, "delivery": 0.9, "open": 0.1, "inboxopen": 0.02}
+CAMPAIGN_TRAIL = {"send": 0, "delivery": 1, "open": 2, "inboxopen": 3}
+"""Minutes after a campaign's send burst when each action's burst comes."""
 CAMPAIGN_PLATFORMS = {1: 0.4, 3: 0.5, 11: 0.1}
 MESSAGE_PLATFORMS = {1: 400, 3: 600}
+NET_REGISTRATIONS = APP_RATES[("devices", "register")] - APP_RATES[("devices", "unregister")]
+SUBSCRIBER_BASE = 20000
+_OMEGA = 2 * math.pi / 86400
+_PHASE = 2 * math.pi * 9.0 / 24.0
 
 
 def mix(*parts: int) -> int:
@@ -56,8 +62,16 @@ def key_id(key: Key) -> int:
 
 def daily_cycle(minute_start: int) -> float:
     """More traffic in the (UTC) afternoon, less at night: between 0.5 and 1.5."""
-    hour = (minute_start % 86400) / 3600
-    return 1.0 + 0.5 * math.sin((hour - 9.0) / 24.0 * 2 * math.pi)
+    return 1.0 + 0.5 * math.sin(_OMEGA * (minute_start % 86400) - _PHASE)
+
+
+def cycle_minutes(start: float, end: float) -> float:
+    """The integral of :func:`daily_cycle` over [start, end], in minutes."""
+
+    def primitive(s: float) -> float:
+        return s - 0.5 * math.cos(_OMEGA * s - _PHASE) / _OMEGA
+
+    return (primitive(end) - primitive(start)) / MINUTE
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +103,9 @@ class Traffic:
         if kind == "event":
             return (4.0 + 8.0 * unit(self.seed, key_id(key))) * scale
         if kind == "campaign":
-            burst = 300.0 if (b // MINUTE) % 10 == 0 else 6.0
+            # A send burst every 10 minutes, deliveries and opens trailing it.
+            burst_minute = (b // MINUTE - CAMPAIGN_TRAIL.get(key[2], 0)) % 10 == 0
+            burst = 300.0 if burst_minute else 6.0
             share = CAMPAIGN_PLATFORMS.get(int(key[3]), 0.0)
             return burst * share * CAMPAIGN_ACTIONS.get(key[2], 0.0) * daily_cycle(b)
         return 0.0
@@ -155,8 +171,9 @@ class Traffic:
         plan: str | None = None,
     ) -> int:
         """Events recorded in (after, until] in buckets starting at or after ``bucket_from``."""
-        # Generated buckets older than the longest lateness were final before ``after``.
-        oldest = int(max(bucket_from, after - 10 * MINUTE)) // MINUTE * MINUTE
+        # Generated buckets older than the longest lateness were final before ``after``,
+        # and there are none before the origin.
+        oldest = int(max(bucket_from, after - 10 * MINUTE, self.origin)) // MINUTE * MINUTE
         if oldest < bucket_from:
             oldest += MINUTE
         minutes = set(range(oldest, int(until) + 1, MINUTE)) if self.enabled else set()
@@ -203,7 +220,22 @@ class Traffic:
         return rows
 
     def subscribers(self, code: str, platform: int, weight: float, t: float) -> int:
-        """Subscribed devices of an app on a platform at time ``t``: a base plus growth."""
-        base = int(1000 * self.scales.get(code, 1.0) * weight)
-        minutes = max(0.0, t - self.origin) / MINUTE
-        return base + int(minutes * 0.5 * weight)
+        """Subscribed devices of an app on a platform at time ``t``, never negative.
+
+        A base per app and platform, plus the platform's ``weight`` share of the net
+        registrations (register - unregister) since the origin: the expected generated ones
+        (the daily cycle integrated) and the injected ones recorded by ``t``.
+        """
+        scale = self.scales.get(code, 1.0)
+        net = 0.0
+        if self.enabled and t > self.origin:
+            net = NET_REGISTRATIONS * scale * cycle_minutes(self.origin, t)
+        for action, sign in (("register", 1), ("unregister", -1)):
+            key = ("app", code, "devices", action)
+            net += sign * sum(i.count for i in self.injected.get(key, ()) if i.recorded_at <= t)
+        return max(0, int(SUBSCRIBER_BASE * scale * weight) + math.floor(weight * net))
+
+    def platforms_of(self, kind: str, code: str, modelled: tuple[int, ...]) -> list[int]:
+        """The modelled platforms of a campaign or message, and any other with injections."""
+        injected = {int(k[3]) for k in self.injected if k[0] == kind and k[1] == code}
+        return sorted(set(modelled) | injected)

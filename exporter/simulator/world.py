@@ -35,8 +35,71 @@ LANGUAGES = [
     "da",
     "fi",
     "no",
+    "ca",
 ]
-COUNTRIES = [f"{a}{b}" for a in "ABCDEFGH" for b in "ABCDEFGH"][:60]
+COUNTRIES = [
+    "US",
+    "DE",
+    "GB",
+    "FR",
+    "IN",
+    "BR",
+    "ES",
+    "IT",
+    "CA",
+    "MX",
+    "JP",
+    "KR",
+    "RU",
+    "TR",
+    "PL",
+    "NL",
+    "ID",
+    "AU",
+    "SE",
+    "CH",
+    "BE",
+    "AT",
+    "NO",
+    "DK",
+    "FI",
+    "IE",
+    "PT",
+    "CZ",
+    "RO",
+    "HU",
+    "GR",
+    "IL",
+    "AE",
+    "SA",
+    "EG",
+    "ZA",
+    "NG",
+    "KE",
+    "AR",
+    "CL",
+    "CO",
+    "PE",
+    "VE",
+    "UA",
+    "KZ",
+    "TH",
+    "VN",
+    "MY",
+    "SG",
+    "PH",
+    "CN",
+    "TW",
+    "HK",
+    "NZ",
+    "PK",
+    "BD",
+    "LK",
+    "MA",
+    "TN",
+    "IR",
+]
+"""Sixty ISO 3166 country codes, the values of the account-wide tag Country."""
 APP_PLATFORMS = (1, 3, 10, 11, 12, 17)
 """Platforms with subscribers in every app: iOS, Android, Safari, Chrome, Firefox, Huawei."""
 
@@ -84,16 +147,26 @@ def _code(rng: random.Random, groups: tuple[int, ...]) -> str:
 
 
 def build_world(seed: int, apps: int) -> World:
-    """A deterministic account with ``apps`` applications, 2 campaigns and 2 messages."""
+    """A deterministic account with ``apps`` applications, 2 campaigns and 2 messages;
+    every code is unique."""
     rng = random.Random(seed)
+    used: set[str] = set()
+
+    def fresh(groups: tuple[int, ...]) -> str:
+        code = _code(rng, groups)
+        while code in used:
+            code = _code(rng, groups)
+        used.add(code)
+        return code
+
     built = []
     for i in range(apps):
         events = EVENT_NAMES[: 2 + i % 2]
         name = APP_NAMES[i % len(APP_NAMES)] + ("" if i < len(APP_NAMES) else f"-{i}")
-        built.append(App(_code(rng, (5, 5)), name, events, ("Language",), 1.0 + 0.5 * (i % 3)))
+        built.append(App(fresh((5, 5)), name, events, ("Language",), 1.0 + 0.5 * (i % 3)))
     return World(
         apps=tuple(built),
-        campaigns=tuple(_code(rng, (5, 5)) for _ in range(2)),
-        messages=tuple(_code(rng, (4, 8, 4)) for _ in range(2)),
+        campaigns=tuple(fresh((5, 5)) for _ in range(2)),
+        messages=tuple(fresh((4, 8, 4)) for _ in range(2)),
         account_tags=("Country",),
     )
