@@ -265,6 +265,6 @@ def tag_values(tag: str, seed: int) -> list[tuple[str, int]]:
     )
     k = key_id(("tag", tag))
     counts = [
-        (v, int(20000 * 0.75**i * (0.8 + 0.4 * unit(seed, k, i)))) for i, v in enumerate(values)
+        (v, int(20000 / (i + 1) * (0.8 + 0.4 * unit(seed, k, i)))) for i, v in enumerate(values)
     ]
-    return [(v, n) for v, n in counts if n > 0]
+    return sorted(((v, n) for v, n in counts if n > 0), key=lambda item: -item[1])

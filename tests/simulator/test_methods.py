@@ -1,0 +1,233 @@
+"""Each Statistics method answers in the shape pushwoosh-api.md documents."""
+
+import csv
+import io
+
+import pytest
+
+from exporter.platforms import PLATFORM_NAMES
+from tests.simulator.simharness import SimHarness
+
+WINDOW = {"datefrom": "2025-11-28 09:45:00", "dateto": "2025-11-28 10:00:00"}
+ACTIONS = {"send", "delivery", "open", "inboxopen"}
+
+
+async def test_app_stats_has_three_scopes_of_documented_actions(sim: SimHarness) -> None:
+    data = await sim.result("getAppStats", application=sim.app, **WINDOW)
+    documented = {
+        "applications": {"open", "install"},
+        "devices": {"register", "unregister"},
+        "messages": {"send", "open"},
+    }
+    assert set(data) == set(documented)
+    for scope, actions in documented.items():
+        assert data[scope]["formatter"] == "minutely"
+        rows = data[scope]["rows"]
+        assert {row["action"] for row in rows} <= actions
+        for row in rows:
+            assert set(row) == {"count", "action", "datetime"}
+            assert "2025-11-28 09:45:00" <= row["datetime"] <= "2025-11-28 10:00:00"
+            assert row["datetime"].endswith(":00")
+            assert isinstance(row["count"], int)
+            assert row["count"] > 0  # empty buckets are left out
+    assert {row["action"] for row in data["messages"]["rows"]} == {"send", "open"}
+
+
+async def test_campaign_stats_rows_carry_platform_codes_and_conversion_totals(
+    sim: SimHarness,
+) -> None:
+    data = await sim.result("getCampaignStats", campaign=sim.state.world.campaigns[0], **WINDOW)
+    assert set(data) == {"formatter", "rows", "conversion"}
+    assert {row["action"] for row in data["rows"]} == ACTIONS
+    assert all(set(row) == {"count", "action", "datetime", "platformid"} for row in data["rows"])
+    assert {row["platformid"] for row in data["rows"]} <= set(PLATFORM_NAMES)
+    conversion = data["conversion"]
+    assert set(conversion) == {"send", "delivery", "open", "events"}
+    for action in ("send", "delivery", "open"):
+        assert conversion[action] == sum(r["count"] for r in data["rows"] if r["action"] == action)
+
+
+async def test_unknown_campaign_is_refused(sim: SimHarness) -> None:
+    _, answer = await sim.call("getCampaignStats", campaign="NOPE0-00000", **WINDOW)
+    assert (answer["status_code"], answer["response"]) == (210, None)
+
+
+async def test_message_stats_are_hourly_lifetime_rows_that_grow(sim: SimHarness) -> None:
+    message = sim.state.world.messages[0]
+    first = await sim.result("getMsgStats", message=message)
+    assert first["formatter"] == "hourly"
+    assert {row["action"] for row in first["rows"]} <= ACTIONS
+    assert all(set(row) == {"datetime", "action", "count"} for row in first["rows"])
+    assert all(row["datetime"].endswith(":00:00") for row in first["rows"])
+    sim.clock.t += 2 * 3600
+    later = await sim.result("getMsgStats", message=message)
+
+    def opens(data: dict[str, list[dict[str, int]]]) -> int:
+        return sum(row["count"] for row in data["rows"] if row["action"] == "open")
+
+    assert opens(later) > opens(first) > 0
+    assert later["conversion"]["open"] == opens(later)
+    assert sim.state.message_truth(message, "open", sim.clock.t) == opens(later)
+
+
+async def test_message_platform_stats_filter_platforms_and_add_platformid(
+    sim: SimHarness,
+) -> None:
+    message = sim.state.world.messages[1]
+    data = await sim.result("getMsgPlatformsStats", message=message, platforms=[1])
+    assert data["rows"]
+    assert {row["platformid"] for row in data["rows"]} == {1}
+    both = await sim.result("getMsgPlatformsStats", message=message, platforms=[1, 3])
+    assert {row["platformid"] for row in both["rows"]} == {1, 3}
+    whole = await sim.result("getMsgStats", message=message)
+    for action in ACTIONS:
+        assert sum(r["count"] for r in both["rows"] if r["action"] == action) == sum(
+            r["count"] for r in whole["rows"] if r["action"] == action
+        )
+
+
+async def test_event_statistics_is_a_flat_hourly_list(sim: SimHarness) -> None:
+    app = sim.state.world.apps[0]
+    sim.clock.t += 1800
+    data = await sim.result(
+        "getEventStatistics",
+        application=app.code,
+        event=app.events[0],
+        date_from="2025-11-28 07:30:00",
+        date_to="2025-11-28 10:30:00",
+    )
+    assert [row["date"] for row in data] == [
+        "2025-11-28 07:00",
+        "2025-11-28 08:00",
+        "2025-11-28 09:00",
+        "2025-11-28 10:00",
+    ]
+    assert all(set(row) == {"date", "count"} and row["count"] > 0 for row in data)
+
+
+async def test_event_statistics_accepts_plain_dates(sim: SimHarness) -> None:
+    app = sim.state.world.apps[0]
+    sim.clock.t += 1800
+    data = await sim.result(
+        "getEventStatistics",
+        application=app.code,
+        event=app.events[1],
+        date_from="2025-11-28",
+        date_to="2025-11-28",
+    )
+    assert data[0]["date"].startswith("2025-11-28 ")
+    assert data[-1]["date"] == "2025-11-28 10:00"  # nothing after now
+
+
+async def test_event_attribute_filter_splits_triggers_into_plans(sim: SimHarness) -> None:
+    app = sim.state.world.apps[0]
+    args = {
+        "application": app.code,
+        "event": app.events[0],
+        "date_from": "2025-11-28 08:00:00",
+        "date_to": "2025-11-28 10:00:00",
+    }
+
+    def by_hour(rows: list[dict[str, int | str]]) -> dict[object, object]:
+        return {row["date"]: row["count"] for row in rows}
+
+    everything = by_hour(await sim.result("getEventStatistics", **args))
+    plans = {}
+    for plan in ("pro", "free"):
+        only = [{"name": "plan", "operator": "EQ", "value": plan}]
+        plans[plan] = by_hour(await sim.result("getEventStatistics", **args, attributes=only))
+    assert 0 < sum(plans["pro"].values()) < sum(everything.values())
+    for hour, total in everything.items():
+        assert plans["pro"].get(hour, 0) + plans["free"].get(hour, 0) == total
+
+
+async def test_event_attribute_operators_other_than_eq_are_refused(sim: SimHarness) -> None:
+    app = sim.state.world.apps[0]
+    _, answer = await sim.call(
+        "getEventStatistics",
+        application=app.code,
+        event=app.events[0],
+        date_from="2025-11-28",
+        date_to="2025-11-28",
+        attributes=[{"name": "plan", "operator": "GT", "value": "pro"}],
+    )
+    assert (answer["status_code"], answer["response"]) == (210, None)
+
+
+async def test_subscribers_v1_counts_devices_by_upper_case_type(sim: SimHarness) -> None:
+    _, answer = await sim.call("getApplicationSubscribersStats", application=sim.app)
+    types = answer["response"]["devices_types"]
+    assert all(name.isupper() and isinstance(n, int) and n >= 0 for name, n in types.items())
+    status, truth = await sim.control("GET", "subscribers", params={"app": sim.app})
+    assert (status, truth) == (200, answer["response"])
+
+
+@pytest.mark.parametrize(
+    ("timestamp_from", "interval", "first", "count"),
+    [
+        ("2025-11-28 08:30:00", "hour", "2025-11-28 08:00:00", 3),
+        ("2025-10-29 10:00:01", "hour", "2025-10-29 10:00:00", 30 * 24 + 1),
+        ("2025-10-29 10:00:00", "day", "2025-10-29 00:00:00", 31),
+        ("2024-11-28 10:00:01", "day", "2024-11-28 00:00:00", 366),
+        ("2024-11-28 10:00:00", "month", "2024-11-01 00:00:00", 13),
+        ("2023-06-01 00:00:00", "year", "2023-01-01 00:00:00", 3),
+    ],
+)
+async def test_v2_interval_follows_the_period_length(
+    sim: SimHarness, timestamp_from: str, interval: str, first: str, count: int
+) -> None:
+    body = {
+        "application_code": sim.app,
+        "timestamp_from": timestamp_from,
+        "timestamp_to": "2025-11-28 10:00:00",
+    }
+    status, data = await sim.v2(body)
+    assert (status, data["interval"]) == (200, interval)
+    points = data["points"]
+    assert (points[0]["timestamp"], len(points)) == (first, count)
+    assert all(p["total"] == sum(p["platforms"].values()) for p in points)
+    assert set(points[-1]["platforms"]) >= {"ios", "android"}
+
+
+async def test_newest_v2_point_is_the_current_subscriber_count(sim: SimHarness) -> None:
+    body = {
+        "application_code": sim.app,
+        "timestamp_from": "2025-11-28 08:00:00",
+        "timestamp_to": "2025-11-28 11:00:00",
+    }
+    _, data = await sim.v2(body)
+    _, v1 = await sim.call("getApplicationSubscribersStats", application=sim.app)
+    newest = data["points"][-1]
+    assert newest["timestamp"] == "2025-11-28 10:00:00"
+    assert {k.upper(): n for k, n in newest["platforms"].items()} == v1["response"]["devices_types"]
+
+
+@pytest.mark.parametrize(("tag", "values"), [("Language", 30), ("Country", 60)])
+async def test_tag_stats_point_to_a_csv_the_simulator_serves(
+    sim: SimHarness, tag: str, values: int
+) -> None:
+    data = await sim.result("getTagStats", tag=tag)
+    assert set(data) == {"url"}
+    assert data["url"].startswith(f"{sim.url}/_sim/files/")
+    assert data["url"].endswith(".csv")
+    async with sim.session.get(data["url"]) as r:
+        assert r.status == 200
+        text = await r.text()
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0] == ["value", "count"]
+    counts = {value: int(count) for value, count in rows[1:]}
+    assert len(counts) == values
+    assert all(n > 0 for n in counts.values())
+    again = await sim.result("getTagStats", tag=tag, applications=[sim.app])
+    assert again["url"] == data["url"]  # same content, same file
+
+
+async def test_tag_urls_use_the_public_url_when_set(sim: SimHarness) -> None:
+    sim.state.settings.public_url = "https://sim.example"
+    data = await sim.result("getTagStats", tag="Language")
+    assert data["url"].startswith("https://sim.example/_sim/files/")
+
+
+async def test_unknown_tag_file_is_404(sim: SimHarness) -> None:
+    async with sim.session.get(f"{sim.url}/_sim/files/{'0' * 32}.csv") as r:
+        assert r.status == 404
