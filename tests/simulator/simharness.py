@@ -4,6 +4,7 @@ The clock is fake so answers do not depend on the wall clock: a test moves it fo
 make pending jobs ready, late events arrive, or results expire.
 """
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -85,10 +86,9 @@ class SimHarness:
             return r.status, await r.text()
 
     async def truth(self, **query: Any) -> int:
-        """``GET /_sim/truth`` with these parameters."""
-        status, answer = await self.control(
-            "GET", "truth", params={k: str(v) for k, v in query.items()}
-        )
+        """``GET /_sim/truth`` with these parameters (lists as JSON)."""
+        params = {k: json.dumps(v) if isinstance(v, list) else str(v) for k, v in query.items()}
+        status, answer = await self.control("GET", "truth", params=params)
         assert status == 200, answer
         count: int = answer["count"]
         return count

@@ -1,0 +1,62 @@
+"""``pushwoosh-simulator`` (``python -m exporter.simulator``) serves until SIGTERM."""
+
+import asyncio
+import re
+import signal
+import sys
+
+import aiohttp
+
+
+async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "exporter.simulator",
+        "--listen=127.0.0.1:0",
+        "--seed=9",
+        "--apps=4",
+        "--token=cli-token",
+        "--no-traffic",
+        "--pending=0.1-0.2",
+        "--retry-after=none",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        found = re.fullmatch(r"pushwoosh-simulator listening on (http://127\.0\.0\.1:\d+)\n", line)
+        assert found, line
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{found[1]}/_sim/world") as r:
+                assert len((await r.json())["apps"]) == 4
+            async with session.post(f"{found[1]}/_sim/faults", json={}) as r:
+                faults = await r.json()
+            assert (faults["pending_min"], faults["pending_max"]) == (0.1, 0.2)
+            assert faults["retry_after"] is None
+            body = {"request": {"auth": "cli-token", "application": "NOPE0-00000"}}
+            url = f"{found[1]}/json/1.3/getApplicationSubscribersStats"
+            async with session.post(url, json=body) as r:
+                assert (await r.json())["status_message"] == "Application not found"
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def test_an_address_it_cannot_use_is_one_line_on_stderr_and_exit_1() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "exporter.simulator",
+        "--listen=127.0.0.1:notaport",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    assert stderr.decode().startswith("pushwoosh-simulator: ")
+    assert "Traceback" not in stderr.decode()

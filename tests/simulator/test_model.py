@@ -1,0 +1,117 @@
+"""The traffic model and the world are pure functions of the seed and of time."""
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exporter.simulator.traffic import MINUTE, Key, Traffic, daily_cycle
+from exporter.simulator.world import build_world
+
+ORIGIN = 1_764_000_000.0
+SERIES: list[Key] = [
+    ("app", "A", "messages", "send"),
+    ("app", "A", "devices", "unregister"),
+    ("event", "A", "Login"),
+    ("campaign", "C", "open", "3"),
+]
+series = st.sampled_from(SERIES)
+plans = st.sampled_from([None, "pro", "free"])
+minutes = st.integers(0, 3000).map(lambda m: int(ORIGIN) + m * MINUTE)
+
+
+def model(seed: int = 7) -> Traffic:
+    return Traffic(seed, ORIGIN, True, {"A": 1.5, "C": 1.0})
+
+
+@given(
+    seed=st.integers(0, 2**32),
+    key=series,
+    b=minutes,
+    plan=plans,
+    times=st.lists(st.floats(-120, 900), min_size=2, max_size=10),
+)
+def test_a_bucket_count_never_decreases_and_is_zero_before_the_bucket(
+    seed: int, key: Key, b: int, plan: str | None, times: list[float]
+) -> None:
+    traffic = model(seed)
+    counts = [traffic.count(key, b, b + t, plan) for t in sorted(times)]
+    assert counts == sorted(counts)
+    assert all(n == 0 for t, n in zip(sorted(times), counts, strict=True) if t < 0)
+
+
+@given(key=series, b=minutes)
+def test_a_bucket_is_final_nine_minutes_after_it_starts(key: Key, b: int) -> None:
+    traffic = model()
+    assert traffic.count(key, b, b + 9 * MINUTE) == traffic.count(key, b, b + 10**6)
+
+
+def test_some_buckets_grow_after_their_minute_is_over() -> None:
+    traffic = model()
+    key = SERIES[0]
+    buckets = [int(ORIGIN) + m * MINUTE for m in range(200)]
+    late = [b for b in buckets if traffic.count(key, b, b + 60) < traffic.count(key, b, b + 600)]
+    assert 20 < len(late) < 180
+
+
+@settings(max_examples=60)
+@given(
+    key=series,
+    plan=plans,
+    after=st.floats(0, 4000 * 60),
+    length=st.floats(0, 1200),
+    bucket_from=st.floats(0, 4000 * 60),
+)
+def test_truth_is_the_growth_of_every_bucket_from_bucket_from(
+    key: Key, plan: str | None, after: float, length: float, bucket_from: float
+) -> None:
+    traffic = model()
+    traffic.inject(key, int(ORIGIN + after) - 3600, ORIGIN + after + length / 2, 5, pro=True)
+    t1, t2, first = ORIGIN + after, ORIGIN + after + length, ORIGIN + bucket_from
+    buckets = range(int(ORIGIN) - 7200, int(t2) + 1, MINUTE)
+    expected = sum(
+        traffic.count(key, b, t2, plan) - traffic.count(key, b, t1, plan)
+        for b in buckets
+        if b >= first
+    )
+    assert traffic.truth(key, t1, t2, first, plan) == expected
+
+
+def test_without_traffic_only_injected_events_exist() -> None:
+    traffic = Traffic(7, ORIGIN, False, {})
+    key = SERIES[0]
+    b = int(ORIGIN) + 600
+    assert traffic.buckets(key, ORIGIN, ORIGIN + 3600, ORIGIN + 3600) == {}
+    traffic.inject(key, b + 30, ORIGIN + 1200, 4)
+    assert traffic.buckets(key, ORIGIN, ORIGIN + 3600, ORIGIN + 3600) == {b: 4}
+    assert traffic.count(key, b, ORIGIN + 1199) == 0
+
+
+def test_the_afternoon_is_busier_than_the_night() -> None:
+    day = 86400 * 20000
+    assert daily_cycle(day + 15 * 3600) > 1.4
+    assert daily_cycle(day + 3 * 3600) < 0.6
+
+
+def test_the_same_seed_gives_the_same_traffic_and_another_seed_other_traffic() -> None:
+    one, two, other = model(3), model(3), model(4)
+    b0 = int(ORIGIN)
+    counts = [
+        [t.count(k, b0 + m * 60, 10**10) for k in SERIES for m in range(60)]
+        for t in (one, two, other)
+    ]
+    assert counts[0] == counts[1]
+    assert counts[0] != counts[2]
+
+
+def test_the_world_is_deterministic_and_its_codes_look_real() -> None:
+    world = build_world(11, 5)
+    assert world == build_world(11, 5)
+    assert world != build_world(12, 5)
+    codes = [a.code for a in world.apps] + list(world.campaigns)
+    assert all(re.fullmatch(r"[0-9A-F]{5}-[0-9A-F]{5}", c) for c in codes)
+    assert all(re.fullmatch(r"[0-9A-F]{4}-[0-9A-F]{8}-[0-9A-F]{4}", m) for m in world.messages)
+    assert len(set(codes) | set(world.messages)) == len(codes) + len(world.messages)
+    assert [a.name for a in world.apps][:2] == ["shop-ios", "shop-android"]
+    assert all(2 <= len(a.events) <= 3 and a.tags == ("Language",) for a in world.apps)
+    assert world.account_tags == ("Country",)
