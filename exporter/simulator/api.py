@@ -60,7 +60,7 @@ async def apply_faults(
     await wait_while_hung(state)
     if faults.latency > 0:
         await asyncio.sleep(faults.latency)
-    draw = state.random.random()
+    draw = state.rng.random()
     answers: tuple[tuple[float, Callable[[], tuple[web.Response, int | None]]], ...] = (
         (faults.error_rate, lambda: _server_error(v2, http_200=False)),
         (faults.json500_rate, lambda: _server_error(v2, http_200=not v2)),
@@ -144,7 +144,7 @@ def v1_route(
 def maybe_wrong_shape(state: SimulatorState, data: Any) -> Any:
     """``data``, or with probability ``faults.wrong_shape_rate`` a JSON value of the wrong
     shape for any method."""
-    if state.random.random() < state.settings.faults.wrong_shape_rate:
+    if state.rng.random() < state.settings.faults.wrong_shape_rate:
         return {"unexpected": [1, 2, 3]}
     return data
 
@@ -176,9 +176,11 @@ async def get_results(request: web.Request) -> web.Response:
     refused = await apply_faults(state, "getResults", args)
     if refused is not None:
         return refused
-    if args.get("auth") != state.settings.token:
-        state.log("getResults", args, 200, 210, None)
-        return envelope(210, "Account not found", None)
+    try:
+        check_auth(state, args, "getResults")
+    except Refusal as exc:
+        state.log("getResults", args, exc.http, exc.status_code, None)
+        return envelope(exc.status_code, exc.message, None, http=exc.http)
     now = state.now()
     job = state.jobs.get(request_id)
     if job is None or now > job.created + JOB_LIFETIME:

@@ -45,6 +45,8 @@ class SimulatorState:
     """Set to wake calls held by ``faults.hang``."""
     closing: bool = False
     """The simulator is shutting down: held calls are released."""
+    rng: random.Random = field(init=False)
+    """Fault draws and pending times: seeded, so a run is repeatable given its call order."""
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -52,7 +54,7 @@ class SimulatorState:
         self.started = s.clock()
         scales = {a.code: a.scale for a in self.world.apps} | {c: 1.0 for c in self.world.campaigns}
         self.traffic = Traffic(s.seed, self.started - s.history, s.traffic, scales)
-        self.random = random.Random(s.seed)
+        self.rng = random.Random(s.seed)
         if not s.faults.hang:
             self.unhang.set()
 
@@ -65,9 +67,7 @@ class SimulatorState:
         expired = [k for k, job in self.jobs.items() if created > job.created + JOB_LIFETIME]
         for request_id in expired:
             del self.jobs[request_id]
-        pending = self.random.uniform(
-            faults.pending_min, max(faults.pending_min, faults.pending_max)
-        )
+        pending = self.rng.uniform(faults.pending_min, max(faults.pending_min, faults.pending_max))
         request_id = secrets.token_hex(16)
         legacy = faults.legacy_envelope and method == "getAppStats"
         self.jobs[request_id] = Job(method, created, created + pending, result, legacy)
