@@ -1,4 +1,10 @@
-"""``/_sim/*``: the test's side door: the world, injection, ground truth, faults, the log."""
+"""``/_sim/*``: the test's side door: the world, injection, ground truth, faults, the log.
+
+No auth, JSON in and out, never touched by the fault knobs. A series is named by ``kind``:
+``app`` (app, scope, action), ``event`` (app, event[, attributes]), ``campaign`` (campaign,
+action, platform) or ``message`` (message, action[, platform, default 3]). Bad requests
+answer 400 with a text reason.
+"""
 
 import dataclasses
 import json

@@ -1,4 +1,11 @@
-"""What each Statistics method answers: pure functions of the model at one moment."""
+"""What each Statistics method answers: pure functions of the model at one moment.
+
+Bucket inclusion (getAppStats, getCampaignStats, getEventStatistics): a period
+[datefrom, dateto] reports the buckets whose start lies in
+[floor(datefrom to the bucket size), dateto]; each sums its minutes from that floor up to
+``dateto``, as recorded when the job was created. Buckets with a count of 0 are left out,
+and a row's ``datetime`` is its bucket's start (UTC).
+"""
 
 import calendar
 from datetime import UTC, datetime
