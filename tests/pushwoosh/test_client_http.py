@@ -157,17 +157,6 @@ async def test_unknown_app_is_an_argument_error_never_retried(sim: RunningSimula
     assert observer.seen == [("getAppStats", "argument")]
 
 
-async def test_transient_5xx_is_retried_then_succeeds(sim: RunningSimulator) -> None:
-    observer = Attempts()
-    faults(sim, error_rate=0.5)
-    async with client(sim.url, observer) as api:
-        for _ in range(5):
-            await api.get_application_subscribers_stats(sim.state.world.apps[0].code)
-    failures = [f for _, f in observer.seen if f is not None]
-    assert set(failures) <= {"http_5xx"}
-    assert len(observer.seen) == 5 + len(failures)
-
-
 async def test_pending_jobs_are_polled_until_done_and_given_up_at_results_timeout(
     sim: RunningSimulator,
 ) -> None:
