@@ -2,10 +2,10 @@
 class, pending jobs, Retry-After, and the observer seeing each attempt once."""
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from observers import Attempts
 
 from exporter.pushwoosh.client import PushwooshClient
 from exporter.pushwoosh.errors import (
@@ -25,20 +25,6 @@ from exporter.simulator.settings import Faults, SimulatorSettings
 
 TOKEN = "client-http-token-4e5f6a7b"
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@dataclass
-class Attempts:
-    """A RequestObserver keeping what it was told."""
-
-    seen: list[tuple[str, str | None]] = field(default_factory=list)
-    gave_up: list[str] = field(default_factory=list)
-
-    def request_finished(self, method: str, seconds: float, failure: str | None) -> None:
-        self.seen.append((method, failure))
-
-    def results_timed_out(self, method: str) -> None:
-        self.gave_up.append(method)
 
 
 @pytest.fixture

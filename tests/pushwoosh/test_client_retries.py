@@ -4,10 +4,10 @@ failure), each attempt reported once to the observer with its reason."""
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from observers import Attempts
 
 from exporter.clock import SystemClock
 from exporter.pushwoosh.client import PushwooshClient
@@ -26,21 +26,6 @@ from exporter.simulator.settings import Faults, SimulatorSettings
 TOKEN = "client-retries-token-0d1e2f"
 NOW = datetime.now(UTC).replace(microsecond=0)
 BACKOFF = RetryPolicy(base_delay=0.04, max_delay=0.16, max_retry_after=0.3)
-
-
-@dataclass
-class Attempts:
-    """A RequestObserver keeping what it was told."""
-
-    seen: list[tuple[str, str | None]] = field(default_factory=list)
-    gave_up: list[str] = field(default_factory=list)
-
-    def request_finished(self, method: str, seconds: float, failure: str | None) -> None:
-        assert seconds >= 0
-        self.seen.append((method, failure))
-
-    def results_timed_out(self, method: str) -> None:
-        self.gave_up.append(method)
 
 
 class RecordingClock(SystemClock):
