@@ -14,10 +14,12 @@ Readers get an immutable :class:`Snapshot`, rebuilt only when something changed.
 state serialises to plain JSON-able data (:meth:`Store.dump_state`).
 """
 
-from collections.abc import Iterable, Mapping
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -26,9 +28,11 @@ log = structlog.get_logger(__name__)
 STATE_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Series:
-    """One time series: a metric name and its label pairs, in family order."""
+class Series(NamedTuple):
+    """One time series: a metric name and its label pairs, in family order.
+
+    A tuple, so hashing and comparing (once per bucket per poll) run in C.
+    """
 
     metric: str
     labels: tuple[tuple[str, str], ...]
@@ -122,7 +126,7 @@ class _TargetState:
     baselined: bool = False
     watermark: int | None = None
     horizon: int | None = None
-    buckets: dict[Series, dict[int, int]] = field(default_factory=dict)
+    buckets: dict[Series, "_Buckets"] = field(default_factory=dict)
     counters: dict[Series, float] = field(default_factory=dict)
     gauges: dict[Series, float] = field(default_factory=dict)
     status: TargetStatus = field(default_factory=TargetStatus)
@@ -144,12 +148,9 @@ class Store:
 
     def set_targets(self, keys: Iterable[TargetKey]) -> None:
         """Track exactly these targets: new ones start unpolled, others are dropped."""
-        wanted = set(keys)
-        for key in list(self._targets):
-            if key not in wanted:
-                del self._targets[key]
-        for key in wanted:
-            self._targets.setdefault(key, _TargetState())
+        old = self._targets
+        # Kept in key order, so the exposition lists targets in a stable order.
+        self._targets = {key: old.get(key) or _TargetState() for key in sorted(set(keys))}
         self._changed()
 
     def watermark(self, key: TargetKey) -> int | None:
@@ -245,28 +246,29 @@ class Store:
     def _apply_bucket(
         self, state: _TargetState, bucket: BucketCount, counting: bool, key: TargetKey
     ) -> None:
-        seen = state.buckets.setdefault(bucket.series, {})
-        previous = seen.get(bucket.start)
-        state.counters.setdefault(bucket.series, 0.0)
+        series, count = bucket.series, bucket.count
+        seen = state.buckets.get(series)
+        if seen is None:
+            seen = state.buckets[series] = _Buckets()
+            state.counters.setdefault(series, 0.0)
+        previous = seen.record(bucket.start, count)
         if previous is None:
-            seen[bucket.start] = bucket.count
             if counting:
-                state.counters[bucket.series] += bucket.count
-        elif bucket.count > previous:
-            seen[bucket.start] = bucket.count
+                state.counters[series] += count
+        elif count > previous:
             self._revisions["up"] += 1
             if counting:
-                state.counters[bucket.series] += bucket.count - previous
-        elif bucket.count < previous:
-            # Keep the larger count: were the bucket to grow back, nothing is counted twice.
+                state.counters[series] += count - previous
+        elif count < previous:
+            # The larger count is kept: were the bucket to grow back, nothing is counted twice.
             self._revisions["down"] += 1
             log.info(
                 "count_revised_down",
                 target=str(key),
-                metric=bucket.series.metric,
+                metric=series.metric,
                 bucket=bucket.start,
                 before=previous,
-                after=bucket.count,
+                after=count,
             )
 
     def _apply_total(self, state: _TargetState, series: Series, total: int, key: TargetKey) -> None:
@@ -288,8 +290,7 @@ class Store:
     @staticmethod
     def _forget_before(state: _TargetState, start: int) -> None:
         for seen in state.buckets.values():
-            for bucket_start in [b for b in seen if b < start]:
-                del seen[bucket_start]
+            seen.forget_before(start)
         state.buckets = {series: seen for series, seen in state.buckets.items() if seen}
 
     def _changed(self) -> None:
@@ -310,7 +311,7 @@ class Store:
                     "horizon": state.horizon,
                     "counters": [_series_json(s) | {"value": v} for s, v in state.counters.items()],
                     "buckets": [
-                        _series_json(s) | {"counts": sorted(seen.items())}
+                        _series_json(s) | {"counts": [list(pair) for pair in seen.items()]}
                         for s, seen in state.buckets.items()
                     ],
                 }
@@ -337,7 +338,7 @@ class Store:
                     horizon=int(item["horizon"]),
                     counters={_series_of(c): float(c["value"]) for c in item["counters"]},
                     buckets={
-                        _series_of(b): {int(start): int(n) for start, n in b["counts"]}
+                        _series_of(b): _Buckets.of((int(start), int(n)) for start, n in b["counts"])
                         for b in item["buckets"]
                     },
                 )
@@ -352,6 +353,64 @@ class Store:
         restored = len(parsed)
         self._changed()
         return restored
+
+
+class _Buckets:
+    """The remembered counts of one series: bucket starts in order, with their counts.
+
+    Two machine-integer arrays instead of a dict of Python ints: about a third of the
+    memory, which matters at 100,000 series with a 15-minute (or 3-hour) window.
+    """
+
+    __slots__ = ("counts", "starts")
+
+    def __init__(self) -> None:
+        self.starts = array("q")
+        self.counts = array("q")
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[int, int]]) -> "_Buckets":
+        """Buckets from (start, count) pairs in any order; a repeated start keeps its largest."""
+        buckets = cls()
+        for start, count in pairs:
+            buckets.record(start, count)
+        return buckets
+
+    def record(self, start: int, count: int) -> int | None:
+        """Remember ``count`` for ``start`` unless a larger one is known; return the previous."""
+        if count > _INT64_MAX:  # cannot be real; keeps the array from overflowing
+            count = _INT64_MAX
+        starts = self.starts
+        if not starts or start > starts[-1]:  # the common case: a newer bucket
+            starts.append(start)
+            self.counts.append(count)
+            return None
+        i = bisect_left(starts, start)
+        if starts[i] == start:
+            previous = self.counts[i]
+            if count > previous:
+                self.counts[i] = count
+            return previous
+        starts.insert(i, start)
+        self.counts.insert(i, count)
+        return None
+
+    def forget_before(self, start: int) -> None:
+        """Drop the buckets that start before ``start``."""
+        i = bisect_left(self.starts, start)
+        if i:
+            del self.starts[:i]
+            del self.counts[:i]
+
+    def items(self) -> Iterator[tuple[int, int]]:
+        """(start, count) pairs, oldest first."""
+        return zip(self.starts, self.counts, strict=True)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
+_INT64_MAX = 2**63 - 1
 
 
 def _series_json(series: Series) -> dict[str, Any]:

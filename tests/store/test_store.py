@@ -74,6 +74,16 @@ CASES = {
         Step(0, {0: 3}, 0),
         Step(0, {0: 4}, 1),
     ],
+    "late_bucket_between_known_ones_adds_its_count": [
+        Step(0, {0: 5, 120: 2}, 0),
+        Step(0, {0: 5, 60: 3, 120: 2}, 3),
+        Step(0, {0: 5, 60: 4, 120: 2}, 4),
+    ],
+    "buckets_in_any_order_count_the_same": [
+        Step(0, {120: 2, 0: 5}, 0),
+        Step(0, {120: 3, 60: 3, 0: 6}, 5),
+        Step(60, {180: 1, 60: 4, 120: 3, 0: 9}, 7),
+    ],
     "absent_bucket_keeps_its_last_count": [
         Step(0, {0: 3, 60: 2}, 0),
         Step(0, {60: 2}, 0),
