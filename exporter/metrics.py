@@ -18,7 +18,9 @@ Example exposition::
 """
 
 import gzip
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -26,16 +28,23 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from exporter import __version__
-from exporter.families import DATA_FAMILIES
-from exporter.store import Snapshot
+from exporter.families import DATA_FAMILIES, Family
+from exporter.store import Series, Snapshot, TargetKey, TargetView
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # SPEC: no _created series
+
+_Encoder = Callable[[Any], bytes]
+"""A prometheus-client encoder: anything with ``collect()`` in, exposition bytes out."""
 
 API_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
 class SnapshotCollector(Collector):
-    """Yields the Pushwoosh data and per-target health of the current snapshot."""
+    """Yields the Pushwoosh data and per-target health of the current snapshot.
+
+    The whole snapshot in one registry, as prometheus-client renders it; the
+    :class:`Exposition` renders the same families target by target instead.
+    """
 
     def __init__(self, snapshot: Callable[[], Snapshot]) -> None:
         self._snapshot = snapshot
@@ -43,63 +52,100 @@ class SnapshotCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """One family per metric of SPEC, built from the snapshot alone."""
         snap = self._snapshot()
-        values: dict[str, list[tuple[list[str], float]]] = {f.name: [] for f in DATA_FAMILIES}
-        for view in snap.targets.values():
-            for series, value in (*view.counters, *view.gauges):
-                bucket = values.get(series.metric)
-                if bucket is not None:
-                    bucket.append(([v for _, v in series.labels], value))
-        for family in DATA_FAMILIES:
-            metric: CounterMetricFamily | GaugeMetricFamily
-            if family.kind == "counter":
-                metric = CounterMetricFamily(
-                    family.name.removesuffix("_total"), family.help, labels=family.labels
-                )
-            else:
-                metric = GaugeMetricFamily(family.name, family.help, labels=family.labels)
-            for labels, value in sorted(values[family.name]):
-                metric.add_metric(labels, value)
-            yield metric
-        yield from self._health(snap)
+        families = {name: make() for name, make in _FAMILY_MAKERS.items()}
+        for key, view in snap.targets.items():
+            _add_target(families, key, view)
+        yield from families.values()
+        yield _revisions(snap)
 
-    @staticmethod
-    def _health(snap: Snapshot) -> Iterator[Metric]:
-        labels = ["collector", "target"]
-        up = GaugeMetricFamily(
-            "pushwoosh_up", "1 if the last collection of this target succeeded.", labels=labels
-        )
-        duration = GaugeMetricFamily(
-            "pushwoosh_collector_duration_seconds",
-            "Length of the last collection of this target.",
-            labels=labels,
-        )
-        success = GaugeMetricFamily(
-            "pushwoosh_collector_last_success_timestamp_seconds",
-            "Unix time of the last successful collection of this target.",
-            labels=labels,
-        )
-        newest = GaugeMetricFamily(
-            "pushwoosh_data_newest_bucket_timestamp_seconds",
-            "Start of the newest bucket the API reported for this target (data lag).",
-            labels=labels,
-        )
-        for key, view in sorted(snap.targets.items()):
-            status, pair = view.status, [key.collector, key.target]
-            up.add_metric(pair, 1.0 if status.up else 0.0)
-            if status.last_duration is not None:
-                duration.add_metric(pair, status.last_duration)
-            if status.last_success is not None:
-                success.add_metric(pair, status.last_success)
-            if status.newest_bucket is not None:
-                newest.add_metric(pair, status.newest_bucket)
-        revisions = CounterMetricFamily(
-            "pushwoosh_count_revisions",
-            "Buckets whose count changed after first seen, by direction (up, down).",
-            labels=["direction"],
-        )
-        for direction in ("up", "down"):
-            revisions.add_metric([direction], float(snap.revisions.get(direction, 0)))
-        yield from (up, duration, success, newest, revisions)
+
+def _data_family(family: Family) -> Callable[[], Metric]:
+    def make() -> Metric:
+        if family.kind == "counter":
+            return CounterMetricFamily(
+                family.name.removesuffix("_total"), family.help, labels=family.labels
+            )
+        return GaugeMetricFamily(family.name, family.help, labels=family.labels)
+
+    return make
+
+
+def _health_family(name: str, help_text: str) -> Callable[[], Metric]:
+    def make() -> Metric:
+        return GaugeMetricFamily(name, help_text, labels=["collector", "target"])
+
+    return make
+
+
+_FAMILY_MAKERS: dict[str, Callable[[], Metric]] = {
+    **{family.name: _data_family(family) for family in DATA_FAMILIES},
+    "pushwoosh_up": _health_family(
+        "pushwoosh_up", "1 if the last collection of this target succeeded."
+    ),
+    "pushwoosh_collector_duration_seconds": _health_family(
+        "pushwoosh_collector_duration_seconds", "Length of the last collection of this target."
+    ),
+    "pushwoosh_collector_last_success_timestamp_seconds": _health_family(
+        "pushwoosh_collector_last_success_timestamp_seconds",
+        "Unix time of the last successful collection of this target.",
+    ),
+    "pushwoosh_data_newest_bucket_timestamp_seconds": _health_family(
+        "pushwoosh_data_newest_bucket_timestamp_seconds",
+        "Start of the newest bucket the API reported for this target (data lag).",
+    ),
+}
+"""Every per-target family, keyed by the family's sample name, in exposition order."""
+
+
+def _add_target(families: dict[str, Metric], key: TargetKey, view: TargetView) -> None:
+    """Add one target's series (data, sorted by label values, then health) to ``families``,
+    creating the families it needs that are not there yet."""
+    for series, value in sorted((*view.counters, *view.gauges), key=_label_values):
+        metric = families.get(series.metric)
+        if metric is None:
+            make = _FAMILY_MAKERS.get(series.metric)
+            if make is None:
+                continue
+            metric = families[series.metric] = make()
+        metric.add_metric([v for _, v in series.labels], value)  # type: ignore[attr-defined]
+    status, pair = view.status, [key.collector, key.target]
+    health: tuple[tuple[str, float | None], ...] = (
+        ("pushwoosh_up", 1.0 if status.up else 0.0),
+        ("pushwoosh_collector_duration_seconds", status.last_duration),
+        ("pushwoosh_collector_last_success_timestamp_seconds", status.last_success),
+        ("pushwoosh_data_newest_bucket_timestamp_seconds", status.newest_bucket),
+    )
+    for name, reading in health:
+        if reading is not None:
+            if name not in families:
+                families[name] = _FAMILY_MAKERS[name]()
+            families[name].add_metric(pair, reading)  # type: ignore[attr-defined]
+
+
+def _label_values(item: tuple[Series, float]) -> tuple[str, list[str]]:
+    series = item[0]
+    return series.metric, [v for _, v in series.labels]
+
+
+def _revisions(snap: Snapshot) -> Metric:
+    revisions = CounterMetricFamily(
+        "pushwoosh_count_revisions",
+        "Buckets whose count changed after first seen, by direction (up, down).",
+        labels=["direction"],
+    )
+    for direction in ("up", "down"):
+        revisions.add_metric([direction], float(snap.revisions.get(direction, 0)))
+    return revisions
+
+
+class _Families:
+    """A ready list of families in the shape the encoders read (``collect()``)."""
+
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
 
 
 class SelfMetrics:
@@ -171,16 +217,19 @@ class SelfMetrics:
 class Exposition:
     """Renders the exposition, caching each part until its source changes.
 
-    The snapshot's families are rendered once per snapshot (per format, plain and gzip),
-    the self-metrics once per change of their own; a scrape only joins cached bytes. Two
-    gzip members in a row are one valid gzip stream (RFC 1952), so the gzip parts join too.
+    The Pushwoosh data is rendered target by target: a target's lines are re-rendered only
+    when its view changed (after its own poll), and a new snapshot's body is the cached
+    lines joined under each family's header, so one poll costs one target's rendering, not
+    the whole exposition's. The self-metrics are rendered once per change of their own.
+    Each part is cached per format, plain and gzip; a scrape between changes only returns
+    cached bytes. Two gzip members in a row are one valid gzip stream (RFC 1952).
     """
 
     def __init__(self, snapshot: Callable[[], Snapshot], self_metrics: SelfMetrics) -> None:
         self._snapshot = snapshot
         self._self_metrics = self_metrics
-        self._data_registry = CollectorRegistry(auto_describe=False)
-        self._data_registry.register(SnapshotCollector(snapshot))
+        self._targets: dict[TargetKey, _TargetLines] = {}
+        self._headers: dict[str, dict[str, bytes]] = {}
         self._data_cache: dict[str, tuple[int, _Rendered]] = {}
         self._self_cache: dict[str, tuple[int, _Rendered]] = {}
         self._joined: dict[tuple[str, bool], tuple[tuple[int, int], bytes]] = {}
@@ -190,37 +239,85 @@ class Exposition:
         encoder, content_type = choose_encoder(accept or "")
         fmt = "openmetrics" if content_type.startswith("application/openmetrics") else "text"
         gzipped = bool(accept_encoding and "gzip" in accept_encoding)
-        versions = (self._snapshot().version, self._self_metrics.version)
+        snap = self._snapshot()
+        versions = (snap.version, self._self_metrics.version)
         joined = self._joined.get((fmt, gzipped))
         if joined is not None and joined[0] == versions:
             return joined[1], content_type, gzipped
-        data = self._part(self._data_cache, fmt, versions[0], encoder, self._data_registry, True)
-        own = self._part(
-            self._self_cache, fmt, versions[1], encoder, self._self_metrics.registry, False
-        )
-        body = data.gzipped + own.gzipped if gzipped else data.plain + own.plain
+        data = self._data_cache.get(fmt)
+        if data is None or data[0] != snap.version:
+            data = (snap.version, _Rendered(self._render_data(snap, fmt, encoder)))
+            self._data_cache[fmt] = data
+        own = self._self_cache.get(fmt)
+        if own is None or own[0] != versions[1]:
+            own = (versions[1], _Rendered(encoder(self._self_metrics.registry)))
+            self._self_cache[fmt] = own
+        body = data[1].gzipped + own[1].gzipped if gzipped else data[1].plain + own[1].plain
         self._joined[fmt, gzipped] = (versions, body)
         return body, content_type, gzipped
 
-    @staticmethod
-    def _part(
-        cache: dict[str, tuple[int, "_Rendered"]],
-        fmt: str,
-        version: int,
-        encoder: Callable[[CollectorRegistry], bytes],
-        registry: CollectorRegistry,
-        leading: bool,
-    ) -> "_Rendered":
-        """One part's rendering, re-made only when its version moved. A leading
-        OpenMetrics part loses its ``# EOF``: only the end of the whole body has one."""
-        cached = cache.get(fmt)
-        if cached is None or cached[0] != version:
-            body = encoder(registry)
-            if leading and fmt == "openmetrics":
-                body = body.removesuffix(b"# EOF\n")
-            cached = (version, _Rendered(body))
-            cache[fmt] = cached
-        return cached[1]
+    def _render_data(self, snap: Snapshot, fmt: str, encoder: _Encoder) -> bytes:
+        """The data part: every family's header, then its lines, target by target."""
+        headers = self._headers.get(fmt)
+        if headers is None:
+            empty = [make() for make in _FAMILY_MAKERS.values()]
+            headers = {name: head for name, (head, _) in _split(encoder(_Families(empty)))}
+            self._headers[fmt] = headers
+        lines: dict[str, list[bytes]] = {name: [] for name in headers}
+        targets = {}
+        for key, view in snap.targets.items():
+            cached = self._targets.get(key)
+            if cached is None or cached.view is not view:
+                cached = _TargetLines(view)
+            targets[key] = cached
+            for name, chunk in cached.lines(fmt, key, encoder):
+                lines[name].append(chunk)
+        self._targets = targets  # forgets removed targets
+        revisions = encoder(_Families([_revisions(snap)])).removesuffix(b"# EOF\n")
+        return b"".join(headers[name] + b"".join(chunks) for name, chunks in lines.items()) + (
+            revisions
+        )
+
+
+class _TargetLines:
+    """One target's sample lines per family, rendered per format on first use."""
+
+    __slots__ = ("_by_format", "view")
+
+    def __init__(self, view: TargetView) -> None:
+        self.view = view
+        self._by_format: dict[str, tuple[tuple[str, bytes], ...]] = {}
+
+    def lines(self, fmt: str, key: TargetKey, encoder: _Encoder) -> tuple[tuple[str, bytes], ...]:
+        """(family name, its lines) pairs for the families this target has samples in."""
+        rendered = self._by_format.get(fmt)
+        if rendered is None:
+            families: dict[str, Metric] = {}
+            _add_target(families, key, self.view)
+            body = encoder(_Families(families.values()))
+            rendered = tuple((name, lines) for name, (_, lines) in _split(body))
+            self._by_format[fmt] = rendered
+        return rendered
+
+
+def _split(exposition: bytes) -> Iterator[tuple[str, tuple[bytes, bytes]]]:
+    """Cut an encoder's output into (family name, (header lines, sample lines)).
+
+    Label values never hold a raw newline (the encoders escape it), so a line that starts
+    with ``# `` is a header line: HELP, TYPE or UNIT, and the final ``# EOF``.
+    """
+    text = exposition.removesuffix(b"# EOF\n")
+    starts = [found.start() for found in _HELP_LINE.finditer(text)]
+    for start, stop in zip(starts, [*starts[1:], len(text)], strict=True):
+        part = text[start:stop]
+        name = part[7 : part.index(b" ", 7)].decode()
+        end = part.index(b"\n") + 1
+        while part.startswith(b"# ", end):
+            end = part.index(b"\n", end) + 1
+        yield name, (part[:end], part[end:])
+
+
+_HELP_LINE = re.compile(rb"^# HELP ", re.MULTILINE)
 
 
 class _Rendered:
