@@ -1,8 +1,17 @@
 """Cost growth: scrape latency, memory and poll CPU from 100 to 100,000 series.
 
-Each size runs in a fresh process (so memory is measured alone): a store with apps of six
-getAppStats counters each, fed polls of 15 minutely buckets per series as the collectors
-do, then rendered. Reports per-series costs: they should stay flat as the size grows.
+Each size is measured in a fresh process (so memory is measured alone): a store with apps
+of six getAppStats counters each, fed polls of 15 minutely buckets per series as the
+collectors do, then rendered. Per size it reports:
+
+- RSS growth per series, and the marginal growth between two sizes (the slope, free of
+  the interpreter's fixed costs), which is what "memory per series" means at scale;
+- poll CPU per series (building the buckets as a collector does, and counting them);
+- the first full rendering, and the re-rendering after one target's poll (the steady
+  state: polls are spread over the interval, each changes one target);
+- the median HTTP ``/metrics`` latency of the exporter's web app next to a bare aiohttp
+  server returning the same bytes (``bench.scrape``, side by side in one run).
+
 Run: ``python -m bench.growth [--sizes 100,10000,100000]``.
 """
 
@@ -13,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from bench import scrape
+from exporter.collection.collectors import app_labels
 from exporter.families import APP_STATS_FAMILIES
 from exporter.metrics import Exposition, SelfMetrics
 from exporter.store import BucketCount, Observation, Series, Store, TargetKey
@@ -30,7 +41,7 @@ def rss_kib() -> int:
 
 
 def measure(series: int) -> dict[str, float]:
-    """Build, poll twice and render a store of ``series`` counters."""
+    """Build, poll twice and render a store of ``series`` counters; then poll one target."""
     base = rss_kib()
     store = Store()
     apps = max(1, series // len(APP_STATS_FAMILIES))
@@ -38,19 +49,19 @@ def measure(series: int) -> dict[str, float]:
     store.set_targets(keys)
     names = [f.name for f in APP_STATS_FAMILIES.values()]
 
+    def poll_one(i: int, key: TargetKey, round_: int) -> None:
+        labels = app_labels(key.target, f"app-{i}")  # as the app-stats collector builds them
+        buckets = tuple(
+            BucketCount(Series(name, labels), 60 * b, 10 + b + round_)
+            for name in names
+            for b in range(BUCKETS)
+        )
+        store.apply(Observation(key, 0, 900 + round_, buckets=buckets), started=0.0, finished=0.0)
+
     def poll(round_: int) -> float:
         started = time.process_time()
         for i, key in enumerate(keys):
-            buckets = tuple(
-                BucketCount(
-                    Series.of(name, app=key.target, app_name=f"app-{i}"), 60 * b, 10 + b + round_
-                )
-                for name in names
-                for b in range(BUCKETS)
-            )
-            store.apply(
-                Observation(key, 0, 900 + round_, buckets=buckets), started=0.0, finished=0.0
-            )
+            poll_one(i, key, round_)
         return time.process_time() - started
 
     poll(0)
@@ -59,24 +70,28 @@ def measure(series: int) -> dict[str, float]:
     started = time.perf_counter()
     body = exposition.render(None, None)[0]
     first_render = time.perf_counter() - started
-    started = time.perf_counter()
-    for _ in range(20):
+    rerenders = []
+    for n in range(5):
+        poll_one(n, keys[n * 7919 % apps], 2 + n)
+        started = time.perf_counter()
         exposition.render(None, None)
-    cached = (time.perf_counter() - started) / 20
+        rerenders.append(time.perf_counter() - started)
     exported = apps * len(names)
+    grown = rss_kib() - base
     return {
         "series": float(exported),
         "bytes": float(len(body)),
-        "rss_kib_per_series": (rss_kib() - base) / exported,
+        "rss_kib": float(grown),
+        "rss_kib_per_series": grown / exported,
         "poll_cpu_us_per_series": poll_cpu / exported * 1e6,
-        "render_us_per_series": first_render / exported * 1e6,
-        "cached_scrape_ms": cached * 1000,
+        "first_render_ms": first_render * 1000,
+        "rerender_ms": sorted(rerenders)[len(rerenders) // 2] * 1000,
     }
 
 
-def run(sizes: list[int]) -> list[dict[str, float]]:
-    """Measure each size in a fresh interpreter."""
-    rows = []
+def run(sizes: list[int], scrape_rounds: int = 60) -> list[dict[str, float]]:
+    """Measure each size in a fresh interpreter, then its HTTP scrape latency."""
+    rows: list[dict[str, float]] = []
     for size in sizes:
         out = subprocess.run(
             [sys.executable, "-m", "bench.growth", "--one", str(size)],
@@ -84,29 +99,48 @@ def run(sizes: list[int]) -> list[dict[str, float]]:
             text=True,
             check=True,
         ).stdout
-        rows.append(json.loads(out))
+        row = json.loads(out)
+        if rows:
+            previous = rows[-1]
+            row["marginal_kib_per_series"] = (row["rss_kib"] - previous["rss_kib"]) / (
+                row["series"] - previous["series"]
+            )
+        served = scrape.run(size, scrape_rounds, kinds=("exporter", "bytes"))
+        row["scrape_ms"] = served["exporter_ms"]
+        row["scrape_vs_bytes"] = served["exporter_vs_bytes"]
+        rows.append(row)
     return rows
+
+
+def table(rows: list[dict[str, float]]) -> str:
+    """The rows as a markdown table."""
+    lines = [
+        "| series | exposition KiB | RSS KiB/series (marginal) | poll CPU µs/series "
+        "| first render ms | re-render after one poll ms | /metrics median ms (vs bare) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        marginal = row.get("marginal_kib_per_series")
+        slope = f" ({marginal:.2f})" if marginal is not None else ""
+        lines.append(
+            f"| {int(row['series'])} | {row['bytes'] / 1024:.0f} "
+            f"| {row['rss_kib_per_series']:.2f}{slope} | {row['poll_cpu_us_per_series']:.1f} "
+            f"| {row['first_render_ms']:.1f} | {row['rerender_ms']:.2f} "
+            f"| {row['scrape_ms']:.2f} ({row['scrape_vs_bytes']:.2f}x) |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100,10000,100000")
+    parser.add_argument("--rounds", type=int, default=60, help="HTTP scrapes per server and size")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure(args.one)))
         return
-    print(
-        "| series | exposition KiB | RSS KiB/series | poll CPU µs/series "
-        "| render µs/series | cached scrape ms |"
-    )
-    print("| --- | --- | --- | --- | --- | --- |")
-    for row in run([int(s) for s in args.sizes.split(",")]):
-        print(
-            f"| {int(row['series'])} | {row['bytes'] / 1024:.0f} | {row['rss_kib_per_series']:.2f} "
-            f"| {row['poll_cpu_us_per_series']:.1f} | {row['render_us_per_series']:.2f} "
-            f"| {row['cached_scrape_ms']:.3f} |"
-        )
+    print(table(run([int(s) for s in args.sizes.split(",")], args.rounds)))
 
 
 if __name__ == "__main__":

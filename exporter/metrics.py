@@ -19,8 +19,8 @@ Example exposition::
 
 import gzip
 import re
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -215,14 +215,17 @@ class SelfMetrics:
 
 
 class Exposition:
-    """Renders the exposition, caching each part until its source changes.
+    """Renders the exposition, caching what it can until its source changes.
 
     The Pushwoosh data is rendered target by target: a target's lines are re-rendered only
-    when its view changed (after its own poll), and a new snapshot's body is the cached
+    when its view changed (after its own poll), and a new snapshot's data part is the cached
     lines joined under each family's header, so one poll costs one target's rendering, not
     the whole exposition's. The self-metrics are rendered once per change of their own.
-    Each part is cached per format, plain and gzip; a scrape between changes only returns
-    cached bytes. Two gzip members in a row are one valid gzip stream (RFC 1952).
+
+    Per format and encoding one whole body is kept, with the length of its data part: a
+    scrape between changes returns it as it is, and a change of the self-metrics alone
+    reuses its data part. Two gzip members in a row are one valid gzip stream (RFC 1952),
+    so the gzip body is the data member followed by the self-metrics member.
     """
 
     def __init__(self, snapshot: Callable[[], Snapshot], self_metrics: SelfMetrics) -> None:
@@ -230,9 +233,8 @@ class Exposition:
         self._self_metrics = self_metrics
         self._targets: dict[TargetKey, _TargetLines] = {}
         self._headers: dict[str, dict[str, bytes]] = {}
-        self._data_cache: dict[str, tuple[int, _Rendered]] = {}
-        self._self_cache: dict[str, tuple[int, _Rendered]] = {}
-        self._joined: dict[tuple[str, bool], tuple[tuple[int, int], bytes]] = {}
+        self._own: dict[tuple[str, bool], tuple[int, bytes]] = {}
+        self._bodies: dict[tuple[str, bool], _Body] = {}
 
     def render(self, accept: str | None, accept_encoding: str | None) -> tuple[bytes, str, bool]:
         """Body, content type and whether the body is gzip-compressed."""
@@ -241,19 +243,24 @@ class Exposition:
         gzipped = bool(accept_encoding and "gzip" in accept_encoding)
         snap = self._snapshot()
         versions = (snap.version, self._self_metrics.version)
-        joined = self._joined.get((fmt, gzipped))
-        if joined is not None and joined[0] == versions:
-            return joined[1], content_type, gzipped
-        data = self._data_cache.get(fmt)
-        if data is None or data[0] != snap.version:
-            data = (snap.version, _Rendered(self._render_data(snap, fmt, encoder)))
-            self._data_cache[fmt] = data
-        own = self._self_cache.get(fmt)
+        cached = self._bodies.get((fmt, gzipped))
+        if cached is not None and cached.versions == versions:
+            return cached.body, content_type, gzipped
+        if cached is not None and cached.versions[0] == snap.version:
+            data = cached.body[: cached.data_length]
+        else:
+            data = self._render_data(snap, fmt, encoder)
+            if gzipped:
+                data = gzip.compress(data, compresslevel=6)
+        own = self._own.get((fmt, gzipped))
         if own is None or own[0] != versions[1]:
-            own = (versions[1], _Rendered(encoder(self._self_metrics.registry)))
-            self._self_cache[fmt] = own
-        body = data[1].gzipped + own[1].gzipped if gzipped else data[1].plain + own[1].plain
-        self._joined[fmt, gzipped] = (versions, body)
+            own_body = encoder(self._self_metrics.registry)
+            if gzipped:
+                own_body = gzip.compress(own_body, compresslevel=6)
+            own = (versions[1], own_body)
+            self._own[fmt, gzipped] = own
+        body = data + own[1]
+        self._bodies[fmt, gzipped] = _Body(versions, body, len(data))
         return body, content_type, gzipped
 
     def _render_data(self, snap: Snapshot, fmt: str, encoder: _Encoder) -> bytes:
@@ -263,39 +270,51 @@ class Exposition:
             empty = [make() for make in _FAMILY_MAKERS.values()]
             headers = {name: head for name, (head, _) in _split(encoder(_Families(empty)))}
             self._headers[fmt] = headers
-        lines: dict[str, list[bytes]] = {name: [] for name in headers}
+        positions = {name: i for i, name in enumerate(headers)}
         targets = {}
+        rows = []
         for key, view in snap.targets.items():
             cached = self._targets.get(key)
             if cached is None or cached.view is not view:
                 cached = _TargetLines(view)
             targets[key] = cached
-            for name, chunk in cached.lines(fmt, key, encoder):
-                lines[name].append(chunk)
+            rows.append(cached.lines(fmt, key, encoder, positions))
         self._targets = targets  # forgets removed targets
+        columns = zip(*rows, strict=True) if rows else ([] for _ in headers)
         revisions = encoder(_Families([_revisions(snap)])).removesuffix(b"# EOF\n")
-        return b"".join(headers[name] + b"".join(chunks) for name, chunks in lines.items()) + (
-            revisions
+        families = b"".join(
+            head + b"".join(column) for head, column in zip(headers.values(), columns, strict=True)
         )
+        return families + revisions
+
+
+class _Body(NamedTuple):
+    versions: tuple[int, int]
+    body: bytes
+    data_length: int
 
 
 class _TargetLines:
-    """One target's sample lines per family, rendered per format on first use."""
+    """One target's sample lines, one bytes per family in header order, per format."""
 
     __slots__ = ("_by_format", "view")
 
     def __init__(self, view: TargetView) -> None:
         self.view = view
-        self._by_format: dict[str, tuple[tuple[str, bytes], ...]] = {}
+        self._by_format: dict[str, tuple[bytes, ...]] = {}
 
-    def lines(self, fmt: str, key: TargetKey, encoder: _Encoder) -> tuple[tuple[str, bytes], ...]:
-        """(family name, its lines) pairs for the families this target has samples in."""
+    def lines(
+        self, fmt: str, key: TargetKey, encoder: _Encoder, positions: Mapping[str, int]
+    ) -> tuple[bytes, ...]:
+        """This target's lines of each family (``b""`` where it has none), rendered once."""
         rendered = self._by_format.get(fmt)
         if rendered is None:
             families: dict[str, Metric] = {}
             _add_target(families, key, self.view)
-            body = encoder(_Families(families.values()))
-            rendered = tuple((name, lines) for name, (_, lines) in _split(body))
+            chunks = [b""] * len(positions)
+            for name, (_, lines) in _split(encoder(_Families(families.values()))):
+                chunks[positions[name]] = lines
+            rendered = tuple(chunks)
             self._by_format[fmt] = rendered
         return rendered
 
@@ -318,19 +337,3 @@ def _split(exposition: bytes) -> Iterator[tuple[str, tuple[bytes, bytes]]]:
 
 
 _HELP_LINE = re.compile(rb"^# HELP ", re.MULTILINE)
-
-
-class _Rendered:
-    """Bytes of one part, with their gzip form made on first use."""
-
-    __slots__ = ("_gzipped", "plain")
-
-    def __init__(self, plain: bytes) -> None:
-        self.plain = plain
-        self._gzipped: bytes | None = None
-
-    @property
-    def gzipped(self) -> bytes:
-        if self._gzipped is None:
-            self._gzipped = gzip.compress(self.plain, compresslevel=6)
-        return self._gzipped

@@ -19,7 +19,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import structlog
 
@@ -355,18 +355,24 @@ class Store:
         return restored
 
 
-class _Buckets:
-    """The remembered counts of one series: bucket starts in order, with their counts.
+if TYPE_CHECKING:
+    _IntArray = array[int]
+else:
+    _IntArray = array  # not subscriptable at run time before Python 3.12
 
-    Two machine-integer arrays instead of a dict of Python ints: about a third of the
+
+class _Buckets(_IntArray):
+    """The remembered counts of one series: one int64 array, bucket starts in order in its
+    first half and their counts, in the same order, in its second half.
+
+    A single machine-integer array instead of a dict of Python ints: about a third of the
     memory, which matters at 100,000 series with a 15-minute (or 3-hour) window.
     """
 
-    __slots__ = ("counts", "starts")
+    __slots__ = ()
 
-    def __init__(self) -> None:
-        self.starts = array("q")
-        self.counts = array("q")
+    def __new__(cls) -> "_Buckets":
+        return super().__new__(cls, "q")  # type: ignore[return-value]
 
     @classmethod
     def of(cls, pairs: Iterable[tuple[int, int]]) -> "_Buckets":
@@ -380,34 +386,29 @@ class _Buckets:
         """Remember ``count`` for ``start`` unless a larger one is known; return the previous."""
         if count > _INT64_MAX:  # cannot be real; keeps the array from overflowing
             count = _INT64_MAX
-        starts = self.starts
-        if not starts or start > starts[-1]:  # the common case: a newer bucket
-            starts.append(start)
-            self.counts.append(count)
-            return None
-        i = bisect_left(starts, start)
-        if starts[i] == start:
-            previous = self.counts[i]
+        n = len(self) >> 1
+        i = n if n == 0 or start > self[n - 1] else bisect_left(self, start, 0, n)
+        if i < n and self[i] == start:
+            previous: int = self[n + i]
             if count > previous:
-                self.counts[i] = count
+                self[n + i] = count
             return previous
-        starts.insert(i, start)
-        self.counts.insert(i, count)
+        self.insert(n + i, count)
+        self.insert(i, start)
         return None
 
     def forget_before(self, start: int) -> None:
         """Drop the buckets that start before ``start``."""
-        i = bisect_left(self.starts, start)
+        n = len(self) >> 1
+        i = bisect_left(self, start, 0, n)
         if i:
-            del self.starts[:i]
-            del self.counts[:i]
+            del self[n : n + i]
+            del self[:i]
 
     def items(self) -> Iterator[tuple[int, int]]:
         """(start, count) pairs, oldest first."""
-        return zip(self.starts, self.counts, strict=True)
-
-    def __len__(self) -> int:
-        return len(self.starts)
+        n = len(self) >> 1
+        return zip(self[:n], self[n:], strict=True)
 
 
 _INT64_MAX = 2**63 - 1

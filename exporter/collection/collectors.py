@@ -12,6 +12,7 @@ Each collector turns parsed API results into an :class:`~exporter.store.Observat
 - ``tag`` (getTagStats CSV) -> ``pushwoosh_tag_devices{app,tag,value}``.
 """
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,6 +81,12 @@ def require_minutely(table: StatTable, method: str) -> None:
         )
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def app_labels(app: str, app_name: str) -> tuple[tuple[str, str], ...]:
+    """The labels of an app's series: one tuple per app, shared by its series (memory)."""
+    return (("app", app), ("app_name", app_name))
+
+
 def sum_buckets(items: Iterable[tuple[Series, int, int]]) -> tuple[BucketCount, ...]:
     """Merge (series, bucket start, count) triples, adding counts of repeated buckets."""
     merged: dict[tuple[Series, int], int] = {}
@@ -126,7 +133,7 @@ class AppStatsCollector:
     def series(self, scope: str, action: str) -> Series | None:
         """The counter of one (scope, action), None for actions we do not export."""
         family = families.APP_STATS_FAMILIES.get((scope, action))
-        return Series.of(family.name, app=self.app, app_name=self.app_name) if family else None
+        return Series(family.name, app_labels(self.app, self.app_name)) if family else None
 
     async def collect(self, ctx: PollContext) -> Observation:
         """Read the minutely windows and count every (scope, action) bucket."""
@@ -144,10 +151,8 @@ class AppStatsCollector:
                     series = self.series(scope, row.action)
                     if series is not None:
                         found.append((series, unix(row.start), row.count))
-        declared = tuple(
-            Series.of(f.name, app=self.app, app_name=self.app_name)
-            for f in families.APP_STATS_FAMILIES.values()
-        )
+        labels = app_labels(self.app, self.app_name)
+        declared = tuple(Series(f.name, labels) for f in families.APP_STATS_FAMILIES.values())
         return bucket_observation(self.key, plan, found, declared)
 
 
