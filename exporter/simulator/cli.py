@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--apps", type=int, default=3)
     p.add_argument(
+        "--events", type=int, default=None, help="events per app (default: 2 or 3 per app)"
+    )
+    p.add_argument(
         "--token",
         default=os.environ.get("PUSHWOOSH_API_TOKEN", "demo-token"),
         help="accepted API token (default: $PUSHWOOSH_API_TOKEN or demo-token)",
@@ -69,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = SimulatorSettings(
             seed=args.seed,
             apps=args.apps,
+            events=args.events,
             token=args.token,
             traffic=not args.no_traffic,
             faults=faults,

@@ -48,6 +48,8 @@ class SimulatorSettings:
 
     seed: int = 1
     apps: int = 3
+    events: int | None = None
+    """Events per app; None: 2 or 3 per app."""
     token: str = "demo-token"
     traffic: bool = True
     """Generated traffic; False: only events injected through ``/_sim/inject`` exist."""

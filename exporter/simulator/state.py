@@ -50,7 +50,7 @@ class SimulatorState:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.world = build_world(s.seed, s.apps)
+        self.world = build_world(s.seed, s.apps, s.events)
         self.started = s.clock()
         scales = {a.code: a.scale for a in self.world.apps} | {c: 1.0 for c in self.world.campaigns}
         self.traffic = Traffic(s.seed, self.started - s.history, s.traffic, scales)

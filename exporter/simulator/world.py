@@ -142,13 +142,20 @@ class World:
         }
 
 
+def event_names(count: int) -> tuple[str, ...]:
+    """``count`` event names: the four named ones first, then ``Event5``, ``Event6``..."""
+    extra = tuple(f"Event{n}" for n in range(len(EVENT_NAMES) + 1, count + 1))
+    return (EVENT_NAMES + extra)[:count]
+
+
 def _code(rng: random.Random, groups: tuple[int, ...]) -> str:
     return "-".join("".join(rng.choice("0123456789ABCDEF") for _ in range(n)) for n in groups)
 
 
-def build_world(seed: int, apps: int) -> World:
+def build_world(seed: int, apps: int, events: int | None = None) -> World:
     """A deterministic account with ``apps`` applications, 2 campaigns and 2 messages;
-    every code is unique."""
+    every code is unique. Each app has ``events`` events (the four named ones first, then
+    ``Event5``, ``Event6``...), or 2 or 3 of the named ones when ``events`` is None."""
     rng = random.Random(seed)
     used: set[str] = set()
 
@@ -161,9 +168,9 @@ def build_world(seed: int, apps: int) -> World:
 
     built = []
     for i in range(apps):
-        events = EVENT_NAMES[: 2 + i % 2]
+        names = EVENT_NAMES[: 2 + i % 2] if events is None else event_names(events)
         name = APP_NAMES[i % len(APP_NAMES)] + ("" if i < len(APP_NAMES) else f"-{i}")
-        built.append(App(fresh((5, 5)), name, events, ("Language",), 1.0 + 0.5 * (i % 3)))
+        built.append(App(fresh((5, 5)), name, names, ("Language",), 1.0 + 0.5 * (i % 3)))
     return World(
         apps=tuple(built),
         campaigns=tuple(fresh((5, 5)) for _ in range(2)),

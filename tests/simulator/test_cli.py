@@ -16,6 +16,7 @@ async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
         "--listen=127.0.0.1:0",
         "--seed=9",
         "--apps=4",
+        "--events=5",
         "--token=cli-token",
         "--no-traffic",
         "--pending=0.1-0.2",
@@ -30,7 +31,9 @@ async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
         assert found, line
         async with aiohttp.ClientSession() as session:
             async with session.get(f"{found[1]}/_sim/world") as r:
-                assert len((await r.json())["apps"]) == 4
+                apps = (await r.json())["apps"]
+            assert len(apps) == 4
+            assert all(len(app["events"]) == 5 for app in apps)
             async with session.post(f"{found[1]}/_sim/faults", json={}) as r:
                 faults = await r.json()
             assert (faults["pending_min"], faults["pending_max"]) == (0.1, 0.2)

@@ -115,3 +115,11 @@ def test_the_world_is_deterministic_and_its_codes_look_real() -> None:
     assert [a.name for a in world.apps][:2] == ["shop-ios", "shop-android"]
     assert all(2 <= len(a.events) <= 3 and a.tags == ("Language",) for a in world.apps)
     assert world.account_tags == ("Country",)
+
+
+def test_events_per_app_can_be_set_for_scale_runs() -> None:
+    world = build_world(11, 3, events=6)
+    names = ("PurchaseCompleted", "Login", "AddToCart", "SignUp", "Event5", "Event6")
+    assert all(a.events == names for a in world.apps)
+    assert [a.code for a in world.apps] == [a.code for a in build_world(11, 3).apps]
+    assert all(a.events == ("PurchaseCompleted",) for a in build_world(11, 3, events=1).apps)
