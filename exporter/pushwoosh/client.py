@@ -224,27 +224,32 @@ class PushwooshClient:
         )
         scheduled_at = self._clock.now()
         deadline = scheduled_at + self._results_timeout
-        wait = self._durations.first_wait(method)
-        intervals = self._poll_policy.intervals()
-        polls = 0
-        while True:
-            remaining = deadline - self._clock.now()
-            if remaining <= 0:
-                if self._observer is not None:
-                    self._observer.results_timed_out(method)
-                raise ResultsTimeout(
-                    f"job still pending after {self._results_timeout:g} s ({polls} polls)",
-                    method=method,
-                )
-            await self._clock.sleep(min(wait, remaining))
-            polls += 1
-            result = await self._results(request_id, read)
-            if not isinstance(result, _Pending):
-                took = self._clock.now() - scheduled_at
-                self._durations.record(method, took, done_at_first_poll=polls == 1)
-                log.debug("pushwoosh_job_done", method=method, polls=polls, seconds=round(took, 3))
-                return result
-            wait = next(intervals)
+        wait = self._durations.begin(method)
+        try:
+            intervals = self._poll_policy.intervals()
+            polls = 0
+            while True:
+                remaining = deadline - self._clock.now()
+                if remaining <= 0:
+                    if self._observer is not None:
+                        self._observer.results_timed_out(method)
+                    raise ResultsTimeout(
+                        f"job still pending after {self._results_timeout:g} s ({polls} polls)",
+                        method=method,
+                    )
+                await self._clock.sleep(min(wait, remaining))
+                polls += 1
+                result = await self._results(request_id, read)
+                if not isinstance(result, _Pending):
+                    took = self._clock.now() - scheduled_at
+                    self._durations.learn(method, took, done_at_first_poll=polls == 1)
+                    log.debug(
+                        "pushwoosh_job_done", method=method, polls=polls, seconds=round(took, 3)
+                    )
+                    return result
+                wait = next(intervals)
+        finally:
+            self._durations.end(method)
 
     async def _results(self, request_id: str, read: Callable[[object], T]) -> T | _Pending:
         """One getResults request: the parsed result, or ``_PENDING`` on status_code 420."""

@@ -67,11 +67,19 @@ class JobDurations:
     A multiplicative controller: every job found pending at its first poll grows the wait,
     every job found done shrinks it a little, so the wait tracks a high percentile of recent
     job durations, and follows them when the API gets slower or faster.
+
+    Many jobs of one method in flight at once (the first cycle of a large config starts
+    hundreds with the same wait) must not compound their steps. A pending job grows the
+    wait at most to ``grow`` times the time it was seen done after, so a wave of them ends
+    near the longest of their durations, not at ``grow**n``; and with ``n`` jobs in flight
+    a done one shrinks the wait by the ``n``-th root of ``shrink``, so a wave of them
+    shrinks it about one step, as one job alone would.
     """
 
     def __init__(self, policy: PollPolicy) -> None:
         self._policy = policy
         self._wait: dict[str, float] = {}
+        self._in_flight: dict[str, int] = {}
 
     def first_wait(self, method: str) -> float:
         """Seconds between the scheduling answer and the first getResults of ``method``."""
@@ -84,9 +92,26 @@ class JobDurations:
             wait = sum(known) / len(known) if known else policy.initial_wait
         return min(max(wait, policy.min_initial_wait), policy.max_initial_wait)
 
-    def record(self, method: str, seconds: float, *, done_at_first_poll: bool) -> None:
-        """Learn from one finished job, seen done ``seconds`` after it was scheduled."""
+    def begin(self, method: str) -> float:
+        """Count one more job of ``method`` in flight; return its first wait."""
+        self._in_flight[method] = self._in_flight.get(method, 0) + 1
+        return self.first_wait(method)
+
+    def learn(self, method: str, seconds: float, *, done_at_first_poll: bool) -> None:
+        """Learn from one job of ``method`` in flight, seen done ``seconds`` after it was
+        scheduled."""
         policy = self._policy
         wait = self.first_wait(method)
-        wait *= policy.shrink if done_at_first_poll else policy.grow
+        if done_at_first_poll:
+            wait *= policy.shrink ** (1 / max(1, self._in_flight.get(method, 1)))
+        else:
+            wait = max(wait, min(wait * policy.grow, seconds * policy.grow))
         self._wait[method] = min(max(wait, policy.min_initial_wait), policy.max_initial_wait)
+
+    def end(self, method: str) -> None:
+        """One job of ``method`` is no longer in flight (done, failed or given up)."""
+        left = self._in_flight.get(method, 0) - 1
+        if left > 0:
+            self._in_flight[method] = left
+        else:
+            self._in_flight.pop(method, None)
