@@ -73,7 +73,7 @@ async def _no_reload() -> str | None:
 def exporter_app(series: int) -> web.Application:
     store = populated_store(series)
     exposition = Exposition(store.snapshot, SelfMetrics())
-    hooks = WebHooks(exposition.render, lambda: True, lambda: [], _no_reload)
+    hooks = WebHooks(exposition.render_async, lambda: True, lambda: [], _no_reload)
     return create_app(hooks)
 
 

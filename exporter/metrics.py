@@ -17,6 +17,7 @@ Example exposition::
     pushwoosh_up{collector="app_stats",target="ABCDE-12345"} 1.0
 """
 
+import asyncio
 import gzip
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -235,13 +236,46 @@ class Exposition:
         self._headers: dict[str, dict[str, bytes]] = {}
         self._own: dict[tuple[str, bool], tuple[int, bytes]] = {}
         self._bodies: dict[tuple[str, bool], _Body] = {}
+        self._rendering = asyncio.Lock()
 
     def render(self, accept: str | None, accept_encoding: str | None) -> tuple[bytes, str, bool]:
         """Body, content type and whether the body is gzip-compressed."""
+        return self._render(self._snapshot(), accept, accept_encoding)
+
+    async def render_async(
+        self, accept: str | None, accept_encoding: str | None
+    ) -> tuple[bytes, str, bool]:
+        """:meth:`render` for the event loop: a cached body at once, else the rendering in
+        a worker thread, one at a time, so that re-rendering a large exposition (two
+        seconds at 100,000 series) never stalls health probes, polls or other scrapes.
+
+        The snapshot is taken here, on the loop: the store is not thread-safe, the
+        snapshot is immutable.
+        """
+        snap = self._snapshot()
+        hit = self._cached(snap, accept, accept_encoding)
+        if hit is not None:
+            return hit
+        async with self._rendering:
+            return await asyncio.to_thread(self._render, snap, accept, accept_encoding)
+
+    def _cached(
+        self, snap: Snapshot, accept: str | None, accept_encoding: str | None
+    ) -> tuple[bytes, str, bool] | None:
+        _, content_type = choose_encoder(accept or "")
+        fmt = "openmetrics" if content_type.startswith("application/openmetrics") else "text"
+        gzipped = bool(accept_encoding and "gzip" in accept_encoding)
+        cached = self._bodies.get((fmt, gzipped))
+        if cached is not None and cached.versions == (snap.version, self._self_metrics.version):
+            return cached.body, content_type, gzipped
+        return None
+
+    def _render(
+        self, snap: Snapshot, accept: str | None, accept_encoding: str | None
+    ) -> tuple[bytes, str, bool]:
         encoder, content_type = choose_encoder(accept or "")
         fmt = "openmetrics" if content_type.startswith("application/openmetrics") else "text"
         gzipped = bool(accept_encoding and "gzip" in accept_encoding)
-        snap = self._snapshot()
         versions = (snap.version, self._self_metrics.version)
         cached = self._bodies.get((fmt, gzipped))
         if cached is not None and cached.versions == versions:

@@ -84,7 +84,7 @@ class Exporter:
         await self._apply(config, token)
         self.self_metrics.reloaded(True, self.clock.now())
         hooks = WebHooks(
-            render=self.exposition.render,
+            render=self.exposition.render_async,
             ready=lambda: self.store.snapshot().ready,
             targets=self._target_rows,
             reload=self.reload,

@@ -30,7 +30,7 @@ class TargetRow:
 class WebHooks:
     """What the server calls into."""
 
-    render: Callable[[str | None, str | None], tuple[bytes, str, bool]]
+    render: Callable[[str | None, str | None], Awaitable[tuple[bytes, str, bool]]]
     """(Accept, Accept-Encoding) -> (body, content type, gzipped)."""
     ready: Callable[[], bool]
     targets: Callable[[], Sequence[TargetRow]]
@@ -46,7 +46,7 @@ def create_app(
     """The aiohttp application serving every endpoint of SPEC."""
 
     async def metrics(request: web.Request) -> web.Response:
-        body, content_type, gzipped = hooks.render(
+        body, content_type, gzipped = await hooks.render(
             request.headers.get("Accept"), request.headers.get("Accept-Encoding")
         )
         response = web.Response(body=body)

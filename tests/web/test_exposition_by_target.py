@@ -6,6 +6,7 @@ prometheus-client's encoders produce from one registry over the same snapshot, g
 family, in both formats.
 """
 
+import asyncio
 import re
 
 from hypothesis import given, settings
@@ -98,3 +99,30 @@ def test_body_equals_prometheus_client_rendering_after_any_polls(polls: list) ->
     om = exposition.render(OPENMETRICS, None)[0].decode()
     assert sum(1 for _ in om_families(om)) >= len(DATA_FAMILIES)
     assert len(re.findall(r"^# EOF$", om, re.MULTILINE)) == 1
+
+
+def big_store(apps: int) -> Store:
+    store = Store()
+    keys = [TargetKey("app_stats", f"APP-{i:05d}") for i in range(apps)]
+    store.set_targets(keys)
+    for key in keys:
+        buckets = tuple(
+            BucketCount(Series.of(f.name, app=key.target, app_name="shop"), 60, 7) for f in FAMILIES
+        )
+        store.apply(Observation(key, 0, 60, buckets=buckets), started=0.0, finished=1.0)
+    return store
+
+
+async def test_a_rendering_runs_off_the_event_loop_and_gives_the_same_bytes() -> None:
+    store = big_store(3000)
+    exposition = Exposition(store.snapshot, SelfMetrics())
+    ticks = 0
+    rendering = asyncio.ensure_future(exposition.render_async(None, None))
+    while not rendering.done():  # the loop keeps running while the worker renders
+        ticks += 1
+        await asyncio.sleep(0)
+    body = rendering.result()[0]
+    assert ticks > 1
+    assert body == Exposition(store.snapshot, SelfMetrics()).render(None, None)[0]
+    again = await exposition.render_async(None, None)
+    assert again[0] is body  # cached: answered on the loop, no new rendering

@@ -21,7 +21,7 @@ class Hooks:
             TargetRow("events", "ABCDE-12345/<b>x</b>", False, None, "auth: Account not found"),
         ]
 
-    def render(self, accept: str | None, encoding: str | None) -> tuple[bytes, str, bool]:
+    async def render(self, accept: str | None, encoding: str | None) -> tuple[bytes, str, bool]:
         return f"accept={accept}\n".encode(), "text/plain; version=0.0.4", False
 
     async def reload(self) -> str | None:

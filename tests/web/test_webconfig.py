@@ -89,9 +89,13 @@ def write_web_config(d: Path, body: str) -> Path:
     return path
 
 
+async def _plain_body(accept: str | None, encoding: str | None) -> tuple[bytes, str, bool]:
+    return b"pushwoosh_up 1\n", "text/plain; version=0.0.4", False
+
+
 async def serve(config: WebConfig) -> tuple[web.AppRunner, int]:
     hooks = WebHooks(
-        render=lambda accept, enc: (b"pushwoosh_up 1\n", "text/plain; version=0.0.4", False),
+        render=_plain_body,
         ready=lambda: True,
         targets=lambda: [TargetRow("app_stats", "A", True, None, None)],
         reload=_no_reload,
