@@ -11,7 +11,7 @@ from aiohttp import web
 from exporter.checkpoint import Checkpointer
 from exporter.clock import Clock, SystemClock
 from exporter.collection.scheduler import Scheduler
-from exporter.collection.targets import Shard, build_collectors
+from exporter.collection.targets import ApiBudget, Shard, build_collectors
 from exporter.config import Config, ConfigError
 from exporter.logsetup import REDACTOR
 from exporter.metrics import Exposition, SelfMetrics
@@ -138,6 +138,13 @@ class Exporter:
     async def _apply(self, config: Config, token: str) -> None:
         REDACTOR.add([token])
         collectors = build_collectors(config, self._shard)
+        budget = ApiBudget.of(
+            collectors,
+            config.pushwoosh.max_requests_per_minute,
+            config.collection.interval.total_seconds(),
+        )
+        if budget.exceeded:
+            log.warning("api_budget_exceeded", advice=budget.advice())
         same_client = (
             self._config is not None
             and self._config.pushwoosh == config.pushwoosh

@@ -1,6 +1,7 @@
 """From the config to the list of collectors this replica polls (``--shard=i/n``)."""
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 
@@ -70,3 +71,45 @@ def build_collectors(config: Config, shard: Shard | None = None) -> list[Collect
     found.extend(TagCollector(tag.name, tag.max_values) for tag in config.tags)
     shard = shard or Shard()
     return [c for c in found if shard.owns(c.key)]
+
+
+SCHEDULED_CALLS = 2.1
+"""API calls one poll of a scheduled method costs: the request and, on average, about 1.1
+getResults (``bench.api_calls`` measures 2.06 to 2.13)."""
+CALLS_PER_POLL = {"subscribers": 1.0, "tag": SCHEDULED_CALLS + 1.0}
+"""Methods that differ: subscribers are synchronous; a tag poll also downloads its CSV."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiBudget:
+    """What one collection cycle of some collectors costs against the request limit."""
+
+    calls: float
+    """Expected API calls per cycle in steady state."""
+    allowed: float
+    """Requests the limit allows in one interval."""
+    per_minute: int
+    interval: float
+
+    @classmethod
+    def of(cls, collectors: list[Collector], per_minute: int, interval: float) -> "ApiBudget":
+        """The budget of polling ``collectors`` every ``interval`` seconds."""
+        calls = sum(CALLS_PER_POLL.get(c.key.collector, SCHEDULED_CALLS) for c in collectors)
+        return cls(calls, per_minute * interval / 60.0, per_minute, interval)
+
+    @property
+    def exceeded(self) -> bool:
+        """True when a cycle cannot finish within the interval."""
+        return self.calls > self.allowed
+
+    def advice(self) -> str:
+        """One line: what the limit makes of the interval, and the three ways out."""
+        cycle = self.calls / self.per_minute * 60.0
+        return (
+            f"about {self.calls:.0f} API calls per cycle but max_requests_per_minute "
+            f"{self.per_minute} allows {self.allowed:.0f} per {self.interval:g} s interval, so "
+            f"each cycle takes about {cycle:.0f} s: raise collection.interval to "
+            f"{math.ceil(cycle * 1.1)}s, raise pushwoosh.max_requests_per_minute to "
+            f"{math.ceil(self.calls * 1.1 * 60.0 / self.interval)} if the account allows it, or "
+            f"split the targets over replicas with --shard"
+        )

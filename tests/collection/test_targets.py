@@ -1,15 +1,19 @@
 """From the config to the targets of one replica: naming and sharding."""
 
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import structlog
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.collection.targets import Shard, build_collectors
-from exporter.config import load_config
+from exporter.collection.targets import ApiBudget, Shard, build_collectors
+from exporter.config import Config, load_config, parse_config
+from exporter.runtime import Exporter, ListenAddress
 from exporter.store import TargetKey
 
 
@@ -74,3 +78,68 @@ def test_shard_assignment_does_not_depend_on_the_process() -> None:
         ).stdout
         assert out.strip() == str(here)
     assert 0 < len(here) < 40
+
+
+def test_api_budget_of_the_example_config(repo_root: Path) -> None:
+    collectors = build_collectors(load_config(repo_root / "config.example.yaml"))
+    budget = ApiBudget.of(collectors, per_minute=600, interval=60.0)
+    # Seven scheduled polls (2 app stats, 2 events, 1 campaign, 2 messages) at the request
+    # plus ~1.1 getResults, two synchronous subscriber calls, two tags with their download.
+    assert budget.calls == pytest.approx(7 * 2.1 + 2 * 1 + 2 * (2.1 + 1))
+    assert budget.allowed == 600
+    assert not budget.exceeded
+
+
+def scale_config(apps: int, per_minute: int, interval: str) -> Config:
+    return parse_config(
+        yaml.safe_dump(
+            {
+                "pushwoosh": {
+                    "api_url": "http://127.0.0.1:9",
+                    "max_requests_per_minute": per_minute,
+                },
+                "collection": {"interval": interval},
+                "applications": [
+                    {"code": f"APP{i:02d}-00000", "events": [{"name": f"E{e}"} for e in range(5)]}
+                    for i in range(apps)
+                ],
+            }
+        )
+    )
+
+
+def test_a_config_beyond_the_request_limit_gets_advice_with_the_numbers() -> None:
+    config = scale_config(apps=50, per_minute=300, interval="60s")
+    budget = ApiBudget.of(build_collectors(config), per_minute=300, interval=60.0)
+    calls = 50 * (6 * 2.1 + 1)  # app stats and 5 events scheduled, subscribers synchronous
+    assert budget.calls == pytest.approx(calls)
+    assert budget.exceeded
+    advice = budget.advice()
+    assert f"about {calls:.0f} API calls per cycle" in advice
+    assert "allows 300 per 60 s interval" in advice
+    assert f"each cycle takes about {calls / 300 * 60:.0f} s" in advice
+    assert f"raise collection.interval to {math.ceil(calls / 300 * 60 * 1.1)}s" in advice
+    assert f"max_requests_per_minute to {math.ceil(calls * 1.1)}" in advice
+    assert "--shard" in advice
+
+
+async def test_the_exporter_warns_once_at_start_when_the_budget_is_exceeded() -> None:
+    config = scale_config(apps=50, per_minute=300, interval="60s")
+    exporter = Exporter(lambda: (config, "token-1234"), listen=ListenAddress("127.0.0.1", 0))
+    with structlog.testing.capture_logs() as logs:
+        await exporter.start()
+        await exporter.stop()
+    warnings = [e for e in logs if e["event"] == "api_budget_exceeded"]
+    assert len(warnings) == 1
+    assert warnings[0]["log_level"] == "warning"
+    assert "raise collection.interval" in warnings[0]["advice"]
+    assert "token-1234" not in str(logs)
+
+
+async def test_no_warning_when_the_budget_fits() -> None:
+    config = scale_config(apps=2, per_minute=600, interval="60s")
+    exporter = Exporter(lambda: (config, "token-1234"), listen=ListenAddress("127.0.0.1", 0))
+    with structlog.testing.capture_logs() as logs:
+        await exporter.start()
+        await exporter.stop()
+    assert not [e for e in logs if e["event"] == "api_budget_exceeded"]
