@@ -50,7 +50,8 @@ def config_for(api_url: str, world: dict[str, Any], targets: int) -> dict[str, A
     }
 
 
-async def _wait_http(session: aiohttp.ClientSession, url: str, within: float = 60.0) -> None:
+async def wait_http(session: aiohttp.ClientSession, url: str, within: float = 60.0) -> None:
+    """Wait until ``url`` answers 200, at most ``within`` seconds."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
@@ -82,7 +83,7 @@ async def run(scrapers: int = 50, seconds: float = 20.0, targets: int = 100) -> 
     try:
         async with aiohttp.ClientSession() as session:
             sim_url = f"http://127.0.0.1:{sim_port}"
-            await _wait_http(session, f"{sim_url}/_sim/world")
+            await wait_http(session, f"{sim_url}/_sim/world")
             async with session.get(f"{sim_url}/_sim/world") as r:
                 world = await r.json()
             with tempfile.TemporaryDirectory() as tmp:
@@ -98,7 +99,7 @@ async def run(scrapers: int = 50, seconds: float = 20.0, targets: int = 100) -> 
                     env=env,
                 )
                 url = f"http://127.0.0.1:{exp_port}"
-                await _wait_http(session, f"{url}/-/ready", within=120)
+                await wait_http(session, f"{url}/-/ready", within=120)
                 return await _load(f"{url}/metrics", scrapers, seconds)
     finally:
         for process in (exporter, sim):
