@@ -109,7 +109,12 @@ class ApiBudget:
             f"about {self.calls:.0f} API calls per cycle but max_requests_per_minute "
             f"{self.per_minute} allows {self.allowed:.0f} per {self.interval:g} s interval, so "
             f"each cycle takes about {cycle:.0f} s: raise collection.interval to "
-            f"{math.ceil(cycle * 1.1)}s, raise pushwoosh.max_requests_per_minute to "
-            f"{math.ceil(self.calls * 1.1 * 60.0 / self.interval)} if the account allows it, or "
+            f"{_up(cycle * 1.1)}s, raise pushwoosh.max_requests_per_minute to "
+            f"{_up(self.calls * 1.1 * 60.0 / self.interval)} if the account allows it, or "
             f"split the targets over replicas with --shard"
         )
+
+
+def _up(value: float) -> int:
+    """Round up, ignoring float noise (13600 * 1.1 is 14960, not 14961)."""
+    return math.ceil(round(value, 6))
