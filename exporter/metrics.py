@@ -1,9 +1,10 @@
 """From the store's snapshot and the exporter's own counters to the exposition.
 
-Two sources, one registry:
+Two sources, one exposition:
 
-- :class:`SnapshotCollector` reads the immutable :class:`~exporter.store.Snapshot` the poller
-  swapped in (Pushwoosh data, per-target health, count revisions), never the API;
+- the immutable :class:`~exporter.store.Snapshot` the poller swapped in (Pushwoosh data,
+  per-target health, count revisions), never the API: :class:`Exposition` renders it target
+  by target, :class:`SnapshotCollector` yields it whole as a prometheus-client collector;
 - :class:`SelfMetrics` holds the exporter's own instruments (API requests, failures,
   latency, reloads, build info); it is the client's :class:`RequestObserver`.
 
@@ -196,23 +197,23 @@ class SelfMetrics:
 
     def request_finished(self, method: str, seconds: float, failure: str | None) -> None:
         """Count one HTTP attempt of ``method`` (the client's RequestObserver)."""
-        self.version += 1
         self.api_requests.labels(method=method).inc()
         self.api_latency.labels(method=method).observe(seconds)
         if failure is not None:
             self.api_failures.labels(method=method, reason=failure).inc()
+        self.version += 1  # after the change: a rendering tagged with it includes it
 
     def results_timed_out(self, method: str) -> None:
         """A scheduled job given up at results_timeout: one ``timeout`` failure of ``method``."""
-        self.version += 1
         self.api_failures.labels(method=method, reason="timeout").inc()
+        self.version += 1
 
     def reloaded(self, ok: bool, when: float) -> None:
         """Record a configuration (re)load outcome."""
-        self.version += 1
         self.reload_ok.set(1 if ok else 0)
         if ok:
             self.reload_time.set(when)
+        self.version += 1
 
 
 class Exposition:
@@ -223,10 +224,11 @@ class Exposition:
     lines joined under each family's header, so one poll costs one target's rendering, not
     the whole exposition's. The self-metrics are rendered once per change of their own.
 
-    Per format and encoding one whole body is kept, with the length of its data part: a
-    scrape between changes returns it as it is, and a change of the self-metrics alone
-    reuses its data part. Two gzip members in a row are one valid gzip stream (RFC 1952),
-    so the gzip body is the data member followed by the self-metrics member.
+    Per content type (format, version, name escaping) and encoding one whole body is kept,
+    with the length of its data part: a scrape between changes returns it as it is, and a
+    change of the self-metrics alone reuses its data part. Two gzip members in a row are
+    one valid gzip stream (RFC 1952), so the gzip body is the data member followed by the
+    self-metrics member.
     """
 
     def __init__(self, snapshot: Callable[[], Snapshot], self_metrics: SelfMetrics) -> None:
@@ -263,9 +265,8 @@ class Exposition:
         self, snap: Snapshot, accept: str | None, accept_encoding: str | None
     ) -> tuple[bytes, str, bool] | None:
         _, content_type = choose_encoder(accept or "")
-        fmt = "openmetrics" if content_type.startswith("application/openmetrics") else "text"
         gzipped = bool(accept_encoding and "gzip" in accept_encoding)
-        cached = self._bodies.get((fmt, gzipped))
+        cached = self._bodies.get((content_type, gzipped))
         if cached is not None and cached.versions == (snap.version, self._self_metrics.version):
             return cached.body, content_type, gzipped
         return None
@@ -274,31 +275,34 @@ class Exposition:
         self, snap: Snapshot, accept: str | None, accept_encoding: str | None
     ) -> tuple[bytes, str, bool]:
         encoder, content_type = choose_encoder(accept or "")
-        fmt = "openmetrics" if content_type.startswith("application/openmetrics") else "text"
         gzipped = bool(accept_encoding and "gzip" in accept_encoding)
         versions = (snap.version, self._self_metrics.version)
-        cached = self._bodies.get((fmt, gzipped))
+        cached = self._bodies.get((content_type, gzipped))
         if cached is not None and cached.versions == versions:
             return cached.body, content_type, gzipped
         if cached is not None and cached.versions[0] == snap.version:
             data = cached.body[: cached.data_length]
         else:
-            data = self._render_data(snap, fmt, encoder)
+            data = self._render_data(snap, content_type, encoder)
             if gzipped:
                 data = gzip.compress(data, compresslevel=6)
-        own = self._own.get((fmt, gzipped))
+        own = self._own.get((content_type, gzipped))
         if own is None or own[0] != versions[1]:
             own_body = encoder(self._self_metrics.registry)
             if gzipped:
                 own_body = gzip.compress(own_body, compresslevel=6)
             own = (versions[1], own_body)
-            self._own[fmt, gzipped] = own
+            self._own[content_type, gzipped] = own
         body = data + own[1]
-        self._bodies[fmt, gzipped] = _Body(versions, body, len(data))
+        self._bodies[content_type, gzipped] = _Body(versions, body, len(data))
         return body, content_type, gzipped
 
     def _render_data(self, snap: Snapshot, fmt: str, encoder: _Encoder) -> bytes:
-        """The data part: every family's header, then its lines, target by target."""
+        """The data part: every family's header, then its lines, target by target.
+
+        ``fmt`` is the content type: format, version and name escaping each render
+        differently, so each has its own cached headers and lines.
+        """
         headers = self._headers.get(fmt)
         if headers is None:
             empty = [make() for make in _FAMILY_MAKERS.values()]

@@ -142,6 +142,8 @@ class Exporter:
             collectors,
             config.pushwoosh.max_requests_per_minute,
             config.collection.interval.total_seconds(),
+            lookback=config.collection.lookback.total_seconds(),
+            max_catchup=config.collection.max_catchup.total_seconds(),
         )
         if budget.exceeded:
             log.warning("api_budget_exceeded", advice=budget.advice())

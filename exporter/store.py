@@ -246,11 +246,11 @@ class Store:
     def _apply_bucket(
         self, state: _TargetState, bucket: BucketCount, counting: bool, key: TargetKey
     ) -> None:
-        series, count = bucket.series, bucket.count
+        series, count = bucket.series, min(bucket.count, _INT64_MAX)  # none is that large
         seen = state.buckets.get(series)
         if seen is None:
             seen = state.buckets[series] = _Buckets()
-            state.counters.setdefault(series, 0.0)
+        state.counters.setdefault(series, 0.0)
         previous = seen.record(bucket.start, count)
         if previous is None:
             if counting:
@@ -343,7 +343,7 @@ class Store:
                     },
                 )
                 parsed.append((state, loaded))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"state document is malformed: {exc!r}") from None
         for state, loaded in parsed:
             state.baselined = True
@@ -384,8 +384,7 @@ class _Buckets(_IntArray):
 
     def record(self, start: int, count: int) -> int | None:
         """Remember ``count`` for ``start`` unless a larger one is known; return the previous."""
-        if count > _INT64_MAX:  # cannot be real; keeps the array from overflowing
-            count = _INT64_MAX
+        count = min(count, _INT64_MAX)  # cannot be real; keeps the array from overflowing
         n = len(self) >> 1
         i = n if n == 0 or start > self[n - 1] else bisect_left(self, start, 0, n)
         if i < n and self[i] == start:

@@ -14,6 +14,7 @@ from exporter.collection.collectors import (
     SubscribersCollector,
     TagCollector,
 )
+from exporter.collection.windows import HOUR, MAX_MINUTELY_SPAN, MINUTE
 from exporter.config import Config
 from exporter.pushwoosh.models import EventAttribute
 from exporter.store import TargetKey
@@ -90,12 +91,24 @@ class ApiBudget:
     """Requests the limit allows in one interval."""
     per_minute: int
     interval: float
+    longest_interval: float
+    """The longest interval that keeps each poll to one read (``3h - lookback``) and within
+    ``max_catchup``: beyond it the estimate no longer holds, or data is missed."""
 
     @classmethod
-    def of(cls, collectors: list[Collector], per_minute: int, interval: float) -> "ApiBudget":
+    def of(
+        cls,
+        collectors: list[Collector],
+        per_minute: int,
+        interval: float,
+        *,
+        lookback: float = 15 * MINUTE,
+        max_catchup: float = 6 * HOUR,
+    ) -> "ApiBudget":
         """The budget of polling ``collectors`` every ``interval`` seconds."""
         calls = sum(CALLS_PER_POLL.get(c.key.collector, SCHEDULED_CALLS) for c in collectors)
-        return cls(calls, per_minute * interval / 60.0, per_minute, interval)
+        longest = min(MAX_MINUTELY_SPAN - lookback, max_catchup)
+        return cls(calls, per_minute * interval / 60.0, per_minute, interval, longest)
 
     @property
     def exceeded(self) -> bool:
@@ -103,15 +116,21 @@ class ApiBudget:
         return self.calls > self.allowed
 
     def advice(self) -> str:
-        """One line: what the limit makes of the interval, and the three ways out."""
+        """One line: what the limit makes of the interval, and the ways out."""
         cycle = self.calls / self.per_minute * 60.0
+        interval = _up(cycle * 1.1)
+        ways = [
+            f"raise pushwoosh.max_requests_per_minute to "
+            f"{_up(self.calls * 1.1 * 60.0 / self.interval)} if the account allows it",
+            "split the targets over replicas with --shard (each replica has its own limit, "
+            "the account sees their sum)",
+        ]
+        if interval <= self.longest_interval:
+            ways.insert(0, f"raise collection.interval to {interval}s")
         return (
             f"about {self.calls:.0f} API calls per cycle but max_requests_per_minute "
             f"{self.per_minute} allows {self.allowed:.0f} per {self.interval:g} s interval, so "
-            f"each cycle takes about {cycle:.0f} s: raise collection.interval to "
-            f"{_up(cycle * 1.1)}s, raise pushwoosh.max_requests_per_minute to "
-            f"{_up(self.calls * 1.1 * 60.0 / self.interval)} if the account allows it, or "
-            f"split the targets over replicas with --shard"
+            f"each cycle takes about {cycle:.0f} s: " + ", or ".join(ways)
         )
 
 

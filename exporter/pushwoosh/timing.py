@@ -49,9 +49,13 @@ class PollPolicy:
     grow: float = 1.25
     """A job still pending at its first poll lengthens the method's first wait by this."""
     shrink: float = 0.98
-    """A job done at its first poll shortens it by this. With these two the wait settles
-    where about 8% of first polls find the job pending (the 92nd percentile of job
-    durations): about 2.1 calls per scheduled poll, whatever the jobs' typical length."""
+    """A job done at its first poll shortens it by this. With these two, and jobs of a
+    method one at a time, the wait settles where about 8% of first polls find the job
+    pending (the 92nd percentile of job durations): about 2.1 calls per scheduled poll,
+    whatever the jobs' typical length. With ``n`` in flight a done job shrinks the wait by
+    the ``n``-th root of this (see :class:`JobDurations`), so the wait settles higher: fewer
+    getResults per poll, a slightly longer first wait, and a slower return after the API
+    was slow for a while."""
 
     def intervals(self) -> Iterator[float]:
         """The waits between polls after the first one."""

@@ -144,6 +144,8 @@ class World:
 
 def event_names(count: int) -> tuple[str, ...]:
     """``count`` event names: the four named ones first, then ``Event5``, ``Event6``..."""
+    if count < 1:
+        raise ValueError(f"--events must be at least 1 (got {count})")
     extra = tuple(f"Event{n}" for n in range(len(EVENT_NAMES) + 1, count + 1))
     return (EVENT_NAMES + extra)[:count]
 

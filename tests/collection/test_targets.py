@@ -119,7 +119,21 @@ def test_a_config_beyond_the_request_limit_gets_advice_with_the_numbers() -> Non
     assert f"each cycle takes about {calls / 300 * 60:.0f} s" in advice
     assert "raise collection.interval to 150s" in advice  # 136 s with a 10% margin, rounded up
     assert "max_requests_per_minute to 748 " in advice  # 680 calls a minute with a 10% margin
-    assert "--shard" in advice
+    assert "--shard (each replica has its own limit, the account sees their sum)" in advice
+
+
+def test_no_interval_advice_beyond_one_read_per_poll() -> None:
+    """680 calls per cycle at 4 requests a minute: a cycle takes 170 minutes; with a 15 minute
+    lookback an interval over 2h45m would need several reads per poll (or miss data)."""
+    config = scale_config(apps=50, per_minute=4, interval="60s")
+    collectors = build_collectors(config)
+    advice = ApiBudget.of(collectors, per_minute=4, interval=60.0, lookback=900.0).advice()
+    assert "collection.interval" not in advice
+    assert "max_requests_per_minute to 748 " in advice
+    short = ApiBudget.of(collectors, per_minute=10, interval=60.0, max_catchup=3600.0)
+    assert "collection.interval" not in short.advice()  # 75 minutes, beyond max_catchup
+    fits = ApiBudget.of(collectors, per_minute=100, interval=60.0)  # 408 s: one read
+    assert "raise collection.interval to 449s" in fits.advice()
 
 
 def test_advice_rounds_up_whole_numbers_without_float_noise() -> None:

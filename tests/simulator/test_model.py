@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -123,3 +124,5 @@ def test_events_per_app_can_be_set_for_scale_runs() -> None:
     assert all(a.events == names for a in world.apps)
     assert [a.code for a in world.apps] == [a.code for a in build_world(11, 3).apps]
     assert all(a.events == ("PurchaseCompleted",) for a in build_world(11, 3, events=1).apps)
+    with pytest.raises(ValueError, match="--events must be at least 1"):
+        build_world(11, 3, events=0)

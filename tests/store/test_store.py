@@ -191,9 +191,35 @@ def test_state_round_trips_through_json() -> None:
     assert counter(restored) == 7.0
 
 
+def state_with_buckets(counts: list[list[int]], counters: bool = True) -> dict[str, object]:
+    labels = [list(pair) for pair in SENT.labels]
+    return {
+        "version": 1,
+        "targets": [
+            {
+                "collector": KEY.collector,
+                "target": KEY.target,
+                "watermark": 900,
+                "horizon": 0,
+                "counters": [{"metric": SENT.metric, "labels": labels, "value": 3.0}]
+                if counters
+                else [],
+                "buckets": [{"metric": SENT.metric, "labels": labels, "counts": counts}],
+            }
+        ],
+    }
+
+
 @pytest.mark.parametrize(
     "document",
-    [{}, {"version": 99, "targets": []}, {"version": 1, "targets": [{"collector": "x"}]}, []],
+    [
+        {},
+        {"version": 99, "targets": []},
+        {"version": 1, "targets": [{"collector": "x"}]},
+        [],
+        state_with_buckets([[2**63, 1]]),  # a start no machine integer holds
+        state_with_buckets([[0, -(2**64)]]),
+    ],
 )
 def test_bad_state_documents_are_refused(document: object) -> None:
     with pytest.raises(ValueError, match="state"):
@@ -261,3 +287,22 @@ def test_held_store_shows_only_what_was_published() -> None:
     assert dict(store.latest().targets[KEY].counters)[SENT] == 3.0
     store.publish(store.latest())
     assert counter(store) == 3.0
+
+
+def test_a_state_file_with_buckets_but_no_counter_still_counts() -> None:
+    store = fresh()
+    store.load_state(state_with_buckets([[0, 2]], counters=False))
+    poll(store, 0, 960, {0: 5})
+    assert counter(store) == 3.0
+
+
+def test_an_absurd_count_is_counted_once_not_at_every_poll() -> None:
+    store = fresh()
+    poll(store, 0, 900, {0: 5})
+    poll(store, 0, 901, {0: 2**64})
+    first = counter(store)
+    assert first == float(2**63 - 1 - 5)
+    poll(store, 0, 902, {0: 2**64})
+    poll(store, 0, 903, {0: 2**64 + 7})
+    assert counter(store) == first
+    assert store.snapshot().revisions["up"] == 1
