@@ -246,7 +246,9 @@ class Store:
     def _apply_bucket(
         self, state: _TargetState, bucket: BucketCount, counting: bool, key: TargetKey
     ) -> None:
-        series, count = bucket.series, min(bucket.count, _INT64_MAX)  # none is that large
+        # No real count is that large; clamped here, once, it fits the int64 storage and a
+        # repeat of it compares equal to what was stored.
+        series, count = bucket.series, min(bucket.count, _INT64_MAX)
         seen = state.buckets.get(series)
         if seen is None:
             seen = state.buckets[series] = _Buckets()
@@ -383,8 +385,9 @@ class _Buckets(_IntArray):
         return buckets
 
     def record(self, start: int, count: int) -> int | None:
-        """Remember ``count`` for ``start`` unless a larger one is known; return the previous."""
-        count = min(count, _INT64_MAX)  # cannot be real; keeps the array from overflowing
+        """Remember ``count`` for ``start`` unless a larger one is known; return the previous.
+
+        Both must fit an int64 (``OverflowError`` otherwise)."""
         n = len(self) >> 1
         i = n if n == 0 or start > self[n - 1] else bisect_left(self, start, 0, n)
         if i < n and self[i] == start:

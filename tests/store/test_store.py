@@ -219,6 +219,7 @@ def state_with_buckets(counts: list[list[int]], counters: bool = True) -> dict[s
         [],
         state_with_buckets([[2**63, 1]]),  # a start no machine integer holds
         state_with_buckets([[0, -(2**64)]]),
+        state_with_buckets([[0, 2**63]]),  # no count the API reports is stored that large
     ],
 )
 def test_bad_state_documents_are_refused(document: object) -> None:
