@@ -79,22 +79,20 @@ def _health_family(name: str, help_text: str) -> Callable[[], Metric]:
     return make
 
 
+_HEALTH_HELP = {
+    "pushwoosh_up": "1 if the last collection of this target succeeded.",
+    "pushwoosh_collector_duration_seconds": "Length of the last collection of this target.",
+    "pushwoosh_collector_last_success_timestamp_seconds": (
+        "Unix time of the last successful collection of this target."
+    ),
+    "pushwoosh_data_newest_bucket_timestamp_seconds": (
+        "Start of the newest bucket the API reported for this target (data lag)."
+    ),
+}
+
 _FAMILY_MAKERS: dict[str, Callable[[], Metric]] = {
     **{family.name: _data_family(family) for family in DATA_FAMILIES},
-    "pushwoosh_up": _health_family(
-        "pushwoosh_up", "1 if the last collection of this target succeeded."
-    ),
-    "pushwoosh_collector_duration_seconds": _health_family(
-        "pushwoosh_collector_duration_seconds", "Length of the last collection of this target."
-    ),
-    "pushwoosh_collector_last_success_timestamp_seconds": _health_family(
-        "pushwoosh_collector_last_success_timestamp_seconds",
-        "Unix time of the last successful collection of this target.",
-    ),
-    "pushwoosh_data_newest_bucket_timestamp_seconds": _health_family(
-        "pushwoosh_data_newest_bucket_timestamp_seconds",
-        "Start of the newest bucket the API reported for this target (data lag).",
-    ),
+    **{name: _health_family(name, help_text) for name, help_text in _HEALTH_HELP.items()},
 }
 """Every per-target family, keyed by the family's sample name, in exposition order."""
 
@@ -102,26 +100,26 @@ _FAMILY_MAKERS: dict[str, Callable[[], Metric]] = {
 def _add_target(families: dict[str, Metric], key: TargetKey, view: TargetView) -> None:
     """Add one target's series (data, sorted by label values, then health) to ``families``,
     creating the families it needs that are not there yet."""
-    for series, value in sorted((*view.counters, *view.gauges), key=_label_values):
-        metric = families.get(series.metric)
-        if metric is None:
-            make = _FAMILY_MAKERS.get(series.metric)
-            if make is None:
-                continue
-            metric = families[series.metric] = make()
-        metric.add_metric([v for _, v in series.labels], value)  # type: ignore[attr-defined]
-    status, pair = view.status, [key.collector, key.target]
-    health: tuple[tuple[str, float | None], ...] = (
-        ("pushwoosh_up", 1.0 if status.up else 0.0),
-        ("pushwoosh_collector_duration_seconds", status.last_duration),
-        ("pushwoosh_collector_last_success_timestamp_seconds", status.last_success),
-        ("pushwoosh_data_newest_bucket_timestamp_seconds", status.newest_bucket),
-    )
-    for name, reading in health:
+    status = view.status
+    samples = [
+        (series.metric, [v for _, v in series.labels], value)
+        for series, value in sorted((*view.counters, *view.gauges), key=_label_values)
+    ]
+    pair = [key.collector, key.target]
+    up = 1.0 if status.up else 0.0
+    # In the order of _HEALTH_HELP: up, duration, last success, newest bucket.
+    readings = (up, status.last_duration, status.last_success, status.newest_bucket)
+    for name, reading in zip(_HEALTH_HELP, readings, strict=True):
         if reading is not None:
-            if name not in families:
-                families[name] = _FAMILY_MAKERS[name]()
-            families[name].add_metric(pair, reading)  # type: ignore[attr-defined]
+            samples.append((name, pair, reading))
+    for name, labels, value in samples:
+        metric = families.get(name)
+        if metric is None:
+            make = _FAMILY_MAKERS.get(name)
+            if make is None:
+                continue  # a series of no published family
+            metric = families[name] = make()
+        metric.add_metric(labels, value)  # type: ignore[attr-defined]
 
 
 def _label_values(item: tuple[Series, float]) -> tuple[str, list[str]]:
@@ -242,7 +240,7 @@ class Exposition:
 
     def render(self, accept: str | None, accept_encoding: str | None) -> tuple[bytes, str, bool]:
         """Body, content type and whether the body is gzip-compressed."""
-        return self._render(self._snapshot(), accept, accept_encoding)
+        return self._render(self._snapshot(), *_negotiate(accept, accept_encoding))
 
     async def render_async(
         self, accept: str | None, accept_encoding: str | None
@@ -255,31 +253,29 @@ class Exposition:
         snapshot is immutable.
         """
         snap = self._snapshot()
-        hit = self._cached(snap, accept, accept_encoding)
+        encoder, content_type, gzipped = _negotiate(accept, accept_encoding)
+        hit = self._cached(snap, content_type, gzipped)
         if hit is not None:
             return hit
         async with self._rendering:
-            return await asyncio.to_thread(self._render, snap, accept, accept_encoding)
+            return await asyncio.to_thread(self._render, snap, encoder, content_type, gzipped)
 
     def _cached(
-        self, snap: Snapshot, accept: str | None, accept_encoding: str | None
+        self, snap: Snapshot, content_type: str, gzipped: bool
     ) -> tuple[bytes, str, bool] | None:
-        _, content_type = choose_encoder(accept or "")
-        gzipped = bool(accept_encoding and "gzip" in accept_encoding)
         cached = self._bodies.get((content_type, gzipped))
         if cached is not None and cached.versions == (snap.version, self._self_metrics.version):
             return cached.body, content_type, gzipped
         return None
 
     def _render(
-        self, snap: Snapshot, accept: str | None, accept_encoding: str | None
+        self, snap: Snapshot, encoder: _Encoder, content_type: str, gzipped: bool
     ) -> tuple[bytes, str, bool]:
-        encoder, content_type = choose_encoder(accept or "")
-        gzipped = bool(accept_encoding and "gzip" in accept_encoding)
+        hit = self._cached(snap, content_type, gzipped)  # another scrape may have made it
+        if hit is not None:
+            return hit
         versions = (snap.version, self._self_metrics.version)
         cached = self._bodies.get((content_type, gzipped))
-        if cached is not None and cached.versions == versions:
-            return cached.body, content_type, gzipped
         if cached is not None and cached.versions[0] == snap.version:
             data = cached.body[: cached.data_length]
         else:
@@ -324,6 +320,12 @@ class Exposition:
             head + b"".join(column) for head, column in zip(headers.values(), columns, strict=True)
         )
         return families + revisions
+
+
+def _negotiate(accept: str | None, accept_encoding: str | None) -> tuple[_Encoder, str, bool]:
+    """The encoder and content type the Accept header asks for, and whether to gzip."""
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder, content_type, bool(accept_encoding and "gzip" in accept_encoding)
 
 
 class _Body(NamedTuple):
