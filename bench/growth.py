@@ -18,27 +18,18 @@ Run: ``python -m bench.growth [--sizes 100,10000,100000]``.
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 
 from bench import scrape
+from bench.proc import rss_kib
 from exporter.collection.collectors import app_labels
 from exporter.families import APP_STATS_FAMILIES
 from exporter.metrics import Exposition, SelfMetrics
 from exporter.store import BucketCount, Observation, Series, Store, TargetKey
 
 BUCKETS = 15
-
-
-def rss_kib() -> int:
-    """Resident memory of this process now, KiB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def measure(series: int) -> dict[str, float]:

@@ -50,17 +50,24 @@ def config_for(api_url: str, world: dict[str, Any], targets: int) -> dict[str, A
     }
 
 
-async def wait_http(session: aiohttp.ClientSession, url: str, within: float = 60.0) -> None:
-    """Wait until ``url`` answers 200, at most ``within`` seconds."""
+async def answers_200(session: aiohttp.ClientSession, url: str) -> bool:
+    """Whether ``url`` answers 200 now (a refused connection is a no)."""
+    try:
+        async with session.get(url) as r:
+            return r.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+async def wait_http(
+    session: aiohttp.ClientSession, url: str, within: float = 60.0, every: float = 0.2
+) -> None:
+    """Wait until ``url`` answers 200, asking every ``every`` s, at most ``within`` s."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        try:
-            async with session.get(url) as r:
-                if r.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.2)
+        if await answers_200(session, url):
+            return
+        await asyncio.sleep(every)
     raise RuntimeError(f"{url} did not answer 200 in {within} s")
 
 

@@ -56,8 +56,11 @@ from typing import Any
 
 import aiohttp
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
-from bench.load import TOKEN, free_port, wait_http
+from bench.load import TOKEN, answers_200, free_port, wait_http
+from bench.proc import cpu_seconds, rss_kib
 
 SELF_PREFIXES = ("pushwoosh_api_", "pushwoosh_config_", "pushwoosh_exporter_")
 HEALTH = (
@@ -107,38 +110,19 @@ def config_for(
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds of process ``pid`` so far."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text.rpartition(")")[2].split()  # fields[0] is field 3 (state)
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def samples(text: str) -> list[Sample]:
+    """Every sample of a text exposition, as prometheus-client parses it."""
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
 
 
-def rss_kib(pid: int) -> int:
-    """Resident memory (VmRSS) of process ``pid``, KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+def sample_counts(found: list[Sample]) -> Counter[str]:
+    """Samples per sample name."""
+    return Counter(sample.name for sample in found)
 
 
-def sample_counts(text: str) -> Counter[str]:
-    """Sample lines per metric name in a text exposition."""
-    names: Counter[str] = Counter()
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            names[line.split("{", 1)[0].split(" ", 1)[0]] += 1
-    return names
-
-
-def sample_sums(text: str, name: str, **labels: str) -> float:
+def sample_sums(found: list[Sample], name: str, **labels: str) -> float:
     """Sum of the samples of ``name`` whose labels include ``labels``."""
-    wanted = [f'{k}="{v}"' for k, v in labels.items()]
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith((name + "{", name + " ")) and all(w in line for w in wanted):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+    return sum(s.value for s in found if s.name == name and labels.items() <= s.labels.items())
 
 
 def exported_series(counts: Counter[str]) -> int:
@@ -150,18 +134,10 @@ def exported_series(counts: Counter[str]) -> int:
     )
 
 
-async def _metrics(session: aiohttp.ClientSession, url: str) -> str:
+async def _metrics(session: aiohttp.ClientSession, url: str) -> list[Sample]:
     async with session.get(f"{url}/metrics") as r:
         r.raise_for_status()
-        return await r.text()
-
-
-async def _is_ready(session: aiohttp.ClientSession, url: str) -> bool:
-    try:
-        async with session.get(f"{url}/-/ready") as r:
-            return r.status == 200
-    except aiohttp.ClientError:
-        return False
+        return samples(await r.text())
 
 
 async def run(
@@ -264,42 +240,32 @@ async def _measure(
     session: aiohttp.ClientSession, url: str, pid: int, seconds: float, cap: float, spawned: float
 ) -> dict[str, float]:
     # As early as possible: polling starts just before the exporter starts serving.
-    deadline = time.monotonic() + 120.0
-    while True:
-        try:
-            async with session.get(f"{url}/-/healthy") as r:
-                if r.status == 200:
-                    break
-        except aiohttp.ClientError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("the exporter did not answer /-/healthy in 120 s")
-        await asyncio.sleep(0.02)
+    await wait_http(session, f"{url}/-/healthy", within=120.0, every=0.02)
     start = time.monotonic()
     rss0, cpu0 = rss_kib(pid), cpu_seconds(pid)
     out: dict[str, float] = {"startup_s": start - spawned, "rss_start_kib": float(rss0)}
     ready_at: float | None = None
     end = start + seconds
     while time.monotonic() < end:
-        if ready_at is None and await _is_ready(session, url):
+        if ready_at is None and await answers_200(session, f"{url}/-/ready"):
             ready_at = time.monotonic()
         await asyncio.sleep(min(1.0, max(0.0, end - time.monotonic())))
-    text = await _metrics(session, url)
+    found = await _metrics(session, url)
     cpu1, wall1 = cpu_seconds(pid), time.monotonic() - start
-    counts = sample_counts(text)
+    counts = sample_counts(found)
     out.update(
         attempted=float(counts["pushwoosh_collector_duration_seconds"]),
         succeeded=float(counts["pushwoosh_collector_last_success_timestamp_seconds"]),
-        calls=sample_sums(text, "pushwoosh_api_requests_total"),
+        calls=sample_sums(found, "pushwoosh_api_requests_total"),
         rate_limited=sample_sums(
-            text, "pushwoosh_api_request_failures_total", reason="rate_limited"
+            found, "pushwoosh_api_request_failures_total", reason="rate_limited"
         ),
-        failures=sample_sums(text, "pushwoosh_api_request_failures_total"),
+        failures=sample_sums(found, "pushwoosh_api_request_failures_total"),
         cores=(cpu1 - cpu0) / wall1,
     )
     give_up = time.monotonic() + cap
     while ready_at is None and time.monotonic() < give_up:
-        if await _is_ready(session, url):
+        if await answers_200(session, f"{url}/-/ready"):
             ready_at = time.monotonic()
             break
         await asyncio.sleep(0.5)
@@ -308,11 +274,7 @@ async def _measure(
     final_counts = sample_counts(final)
     series = exported_series(final_counts)
     rss2 = rss_kib(pid)
-    durations = sorted(
-        float(line.rsplit(" ", 1)[1])
-        for line in final.splitlines()
-        if line.startswith("pushwoosh_collector_duration_seconds{")
-    )
+    durations = sorted(s.value for s in final if s.name == "pushwoosh_collector_duration_seconds")
     out["scheduled_requests"] = sum(
         sample_sums(final, "pushwoosh_api_requests_total", method=m) for m in SCHEDULED
     )
