@@ -3,6 +3,7 @@
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -144,12 +145,17 @@ def test_advice_rounds_up_whole_numbers_without_float_noise() -> None:
     assert "collection.interval to 150s" in advice  # 136 s * 1.1 = 149.6
 
 
-async def test_the_exporter_warns_once_at_start_when_the_budget_is_exceeded() -> None:
-    config = scale_config(apps=50, per_minute=300, interval="60s")
+async def logs_of_a_start(config: Config) -> list[dict[str, Any]]:
+    """What the exporter logs while it starts with ``config`` and stops."""
     exporter = Exporter(lambda: (config, "token-1234"), listen=ListenAddress("127.0.0.1", 0))
     with structlog.testing.capture_logs() as logs:
         await exporter.start()
         await exporter.stop()
+    return logs
+
+
+async def test_the_exporter_warns_once_at_start_when_the_budget_is_exceeded() -> None:
+    logs = await logs_of_a_start(scale_config(apps=50, per_minute=300, interval="60s"))
     warnings = [e for e in logs if e["event"] == "api_budget_exceeded"]
     assert len(warnings) == 1
     assert warnings[0]["log_level"] == "warning"
@@ -158,9 +164,6 @@ async def test_the_exporter_warns_once_at_start_when_the_budget_is_exceeded() ->
 
 
 async def test_no_warning_when_the_budget_fits() -> None:
-    config = scale_config(apps=2, per_minute=600, interval="60s")
-    exporter = Exporter(lambda: (config, "token-1234"), listen=ListenAddress("127.0.0.1", 0))
-    with structlog.testing.capture_logs() as logs:
-        await exporter.start()
-        await exporter.stop()
+    logs = await logs_of_a_start(scale_config(apps=2, per_minute=600, interval="60s"))
+    assert [e["event"] for e in logs if e["event"] == "listening"] == ["listening"]  # it ran
     assert not [e for e in logs if e["event"] == "api_budget_exceeded"]
