@@ -184,6 +184,7 @@ class Exporter:
             results_timeout=settings.results_timeout.total_seconds(),
             observer=self.self_metrics,
             clock=self.clock,
+            timezone=settings.zone,
         )
 
     def _target_rows(self) -> list[TargetRow]:

@@ -82,6 +82,9 @@ class Observation:
     newest_bucket: int | None = None
     read_from: int | None = None
     """Start of the oldest window read, when a catch-up read before ``window_start``."""
+    bucket_width: int | None = None
+    """Seconds per bucket, as the answers' ``formatter`` said (None: no buckets, or not
+    bucketed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,7 @@ class _TargetState:
     baselined: bool = False
     watermark: int | None = None
     horizon: int | None = None
+    bucket_width: int | None = None
     buckets: dict[Series, "_Buckets"] = field(default_factory=dict)
     counters: dict[Series, float] = field(default_factory=dict)
     gauges: dict[Series, float] = field(default_factory=dict)
@@ -158,18 +162,32 @@ class Store:
         state = self._targets.get(key)
         return state.watermark if state else None
 
+    def bucket_width(self, key: TargetKey) -> int | None:
+        """The bucket width ``key``'s answers last came in, or None before it is known."""
+        state = self._targets.get(key)
+        return state.bucket_width if state else None
+
     def apply(self, obs: Observation, *, started: float, finished: float) -> None:
         """Count what a successful poll saw (rules 1-4)."""
         state = self._targets.get(obs.target)
         if state is None:
             return  # the target was removed while its poll ran
         counting = state.baselined
+        # Counts up to here are in the counters already: a new bucket width makes a bucket
+        # that started before the last read hold events counted at the old width.
+        settled: int | None = None
+        if obs.bucket_width is not None and obs.bucket_width != state.bucket_width:
+            if state.bucket_width is not None:
+                settled = state.watermark
+                state.buckets, state.horizon = {}, None
+            state.bucket_width = obs.bucket_width
         lowest = obs.window_start if obs.read_from is None else obs.read_from
         if state.horizon is not None:
             lowest = max(lowest, state.horizon)
         for bucket in obs.buckets:
             if bucket.start >= lowest:
-                self._apply_bucket(state, bucket, counting, obs.target)
+                new = counting and (settled is None or bucket.start >= settled)
+                self._apply_bucket(state, bucket, new, obs.target)
         for series, total in obs.totals:
             self._apply_total(state, series, total, obs.target)
         for series in obs.declared:
@@ -311,6 +329,7 @@ class Store:
                     "target": key.target,
                     "watermark": state.watermark,
                     "horizon": state.horizon,
+                    "bucket_width": state.bucket_width,
                     "counters": [_series_json(s) | {"value": v} for s, v in state.counters.items()],
                     "buckets": [
                         _series_json(s) | {"counts": [list(pair) for pair in seen.items()]}
@@ -338,6 +357,7 @@ class Store:
                     baselined=True,
                     watermark=int(item["watermark"]),
                     horizon=int(item["horizon"]),
+                    bucket_width=_optional_int(item.get("bucket_width")),
                     counters={_series_of(c): float(c["value"]) for c in item["counters"]},
                     buckets={
                         _series_of(b): _Buckets.of((int(start), int(n)) for start, n in b["counts"])
@@ -350,6 +370,7 @@ class Store:
         for state, loaded in parsed:
             state.baselined = True
             state.watermark, state.horizon = loaded.watermark, loaded.horizon
+            state.bucket_width = loaded.bucket_width
             state.counters, state.buckets = loaded.counters, loaded.buckets
             state.view = None
         restored = len(parsed)
@@ -414,6 +435,11 @@ class _Buckets(_IntArray):
 
 
 _INT64_MAX = 2**63 - 1
+
+
+def _optional_int(value: Any) -> int | None:
+    """An optional number of a state document (absent in files of older versions)."""
+    return None if value is None else int(value)
 
 
 def _series_json(series: Series) -> dict[str, Any]:

@@ -13,18 +13,22 @@ Each collector turns parsed API results into an :class:`~exporter.store.Observat
 """
 
 import functools
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
+import structlog
+
 from exporter import families
-from exporter.collection.windows import HOUR, MAX_MINUTELY_SPAN, MINUTE, ReadPlan, plan_reads
+from exporter.collection.windows import HOUR, MINUTE, ReadPlan, Window, max_span, plan_reads
 from exporter.platforms import platform_name
 from exporter.pushwoosh.client import PushwooshClient
 from exporter.pushwoosh.errors import MalformedResponse
-from exporter.pushwoosh.models import EventAttribute, StatRow, StatTable
+from exporter.pushwoosh.models import BUCKET_SECONDS, EventAttribute, StatRow, StatTable
 from exporter.store import BucketCount, Observation, Series, TargetKey
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,8 @@ class PollContext:
     lookback: float
     max_catchup: float
     watermark: int | None
+    bucket_width: int | None = None
+    """The bucket width the target's answers last came in (None: not known yet)."""
 
 
 class Collector(Protocol):
@@ -61,24 +67,72 @@ def unix(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def minutely_plan(ctx: PollContext) -> ReadPlan:
-    """The windows of a minutely collector (app and campaign stats)."""
+def bucket_plan(ctx: PollContext, width: int) -> ReadPlan:
+    """The windows of a poll whose buckets are ``width`` seconds wide."""
     return plan_reads(
         ctx.now,
-        bucket=MINUTE,
+        bucket=width,
         lookback=ctx.lookback,
         watermark=ctx.watermark,
         max_catchup=ctx.max_catchup,
-        max_span=MAX_MINUTELY_SPAN,
+        max_span=max_span(width),
     )
 
 
-def require_minutely(table: StatTable, method: str) -> None:
-    """Refuse a table the API aggregated coarser than asked: its buckets would not match."""
-    if table.rows and table.formatter != "minutely":
-        raise MalformedResponse(
-            f"expected minutely buckets, got formatter {table.formatter!r}", method=method
-        )
+Tables = list[tuple[str, StatTable]]
+"""The tables an answer held, each with the JSON path it came from."""
+
+
+def answered_width(tables: Tables, method: str) -> int | None:
+    """The widest bucket the tables' ``formatter`` names (None: no table has rows)."""
+    widest = None
+    for where, table in tables:
+        if not table.rows:
+            continue
+        width = table.bucket_seconds
+        if width is None:
+            raise MalformedResponse(
+                f"{where}.formatter is {table.formatter!r}, not one of"
+                f" {', '.join(BUCKET_SECONDS)}: its buckets have no fixed width to count by",
+                method=method,
+            )
+        widest = width if widest is None else max(widest, width)
+    return widest
+
+
+async def read_buckets(
+    ctx: PollContext,
+    key: TargetKey,
+    method: str,
+    fetch: Callable[[Window], Awaitable[Tables]],
+) -> tuple[ReadPlan, int, Tables]:
+    """Read the poll's windows at the width the target's answers come in.
+
+    The width is whatever the answers' ``formatter`` says (docs/counting.md, "Bucket
+    width"). An answer coarser than the plan is read again at once with the window floored
+    to its width, so the oldest coarse bucket is read whole; the store keeps the width for
+    the next polls.
+    """
+    width = ctx.bucket_width or MINUTE
+    for _ in range(len(BUCKET_SECONDS)):
+        plan = bucket_plan(ctx, width)
+        tables: Tables = []
+        for window in plan.windows:
+            tables.extend(await fetch(window))
+        answered = answered_width(tables, method)
+        if answered is not None and answered != width:
+            log.info(
+                "bucket_width_changed",
+                collector=key.collector,
+                target=key.target,
+                method=method,
+                planned=width,
+                answered=answered,
+            )
+        if answered is None or answered <= width:
+            return plan, answered or width, tables
+        width = answered
+    raise MalformedResponse("the bucket width kept growing between reads", method=method)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -105,6 +159,7 @@ def bucket_observation(
     plan: ReadPlan,
     found: list[tuple[Series, int, int]],
     declared: tuple[Series, ...] = (),
+    bucket_width: int | None = None,
 ) -> Observation:
     """What a poll of bucketed counts saw over the windows of ``plan``."""
     return Observation(
@@ -115,6 +170,7 @@ def bucket_observation(
         declared=declared,
         newest_bucket=newest(start for _, start, _ in found),
         read_from=plan.read_from,
+        bucket_width=bucket_width,
     )
 
 
@@ -136,24 +192,26 @@ class AppStatsCollector:
         return Series(family.name, app_labels(self.app, self.app_name)) if family else None
 
     async def collect(self, ctx: PollContext) -> Observation:
-        """Read the minutely windows and count every (scope, action) bucket."""
-        plan = minutely_plan(ctx)
-        found: list[tuple[Series, int, int]] = []
-        for window in plan.windows:
+        """Read the windows and count every (scope, action) bucket."""
+
+        async def fetch(window: Window) -> Tables:
             stats = await ctx.client.get_app_stats(self.app, utc(window.start), utc(window.end))
-            for scope, table in (
+            return [
                 ("applications", stats.applications),
                 ("devices", stats.devices),
                 ("messages", stats.messages),
-            ):
-                require_minutely(table, "getAppStats")
-                for row in table.rows:
-                    series = self.series(scope, row.action)
-                    if series is not None:
-                        found.append((series, unix(row.start), row.count))
+            ]
+
+        plan, width, tables = await read_buckets(ctx, self.key, "getAppStats", fetch)
+        found: list[tuple[Series, int, int]] = []
+        for scope, table in tables:
+            for row in table.rows:
+                series = self.series(scope, row.action)
+                if series is not None:
+                    found.append((series, unix(row.start), row.count))
         labels = app_labels(self.app, self.app_name)
         declared = tuple(Series(f.name, labels) for f in families.APP_STATS_FAMILIES.values())
-        return bucket_observation(self.key, plan, found, declared)
+        return bucket_observation(self.key, plan, found, declared, width)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,19 +240,22 @@ class CampaignCollector:
         )
 
     async def collect(self, ctx: PollContext) -> Observation:
-        """Read the minutely windows and count every (action, platform) bucket."""
-        plan = minutely_plan(ctx)
-        found: list[tuple[Series, int, int]] = []
-        for window in plan.windows:
+        """Read the windows and count every (action, platform) bucket."""
+
+        async def fetch(window: Window) -> Tables:
             stats = await ctx.client.get_campaign_stats(
                 self.campaign, utc(window.start), utc(window.end)
             )
-            require_minutely(stats.table, "getCampaignStats")
-            for row in stats.table.rows:
+            return [("response", stats.table)]
+
+        plan, width, tables = await read_buckets(ctx, self.key, "getCampaignStats", fetch)
+        found: list[tuple[Series, int, int]] = []
+        for _, table in tables:
+            for row in table.rows:
                 series = self.series(row)
                 if series is not None:
                     found.append((series, unix(row.start), row.count))
-        return bucket_observation(self.key, plan, found)
+        return bucket_observation(self.key, plan, found, bucket_width=width)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +273,10 @@ class EventCollector:
         return TargetKey("events", f"{self.app}/{self.event}")
 
     async def collect(self, ctx: PollContext) -> Observation:
-        """Read from the start of the hour ``lookback`` ago and count each hourly bucket."""
+        """Read from the start of the hour ``lookback`` ago and count each hourly bucket.
+
+        The API answers whole days: only the hours inside each window are kept (the rest
+        of the day is outside the window, or has not happened yet)."""
         plan = plan_reads(
             ctx.now,
             bucket=HOUR,
@@ -224,12 +288,21 @@ class EventCollector:
             families.EVENT_TRIGGERS.name, app=self.app, app_name=self.app_name, event=self.event
         )
         found: list[tuple[Series, int, int]] = []
+        ahead: list[int] = []
         for window in plan.windows:
             buckets = await ctx.client.get_event_statistics(
                 self.app, self.event, utc(window.start), utc(window.end), self.attributes
             )
-            found.extend((series, unix(b.start), b.count) for b in buckets)
-        return bucket_observation(self.key, plan, found, (series,))
+            for bucket in buckets:
+                start = unix(bucket.start)
+                if window.start <= start <= window.end:
+                    found.append((series, start, bucket.count))
+                elif start > plan.end and bucket.count:
+                    ahead.append(start)  # triggers after now: the zone is wrong
+        observation = bucket_observation(self.key, plan, found, (series,), HOUR)
+        if ahead:
+            return replace(observation, newest_bucket=max(ahead))
+        return observation
 
 
 @dataclass(frozen=True, slots=True)

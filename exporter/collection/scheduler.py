@@ -19,6 +19,9 @@ from exporter.store import Store, TargetKey
 
 log = structlog.get_logger(__name__)
 
+FUTURE_TOLERANCE = 120.0
+"""Seconds a bucket may start after now before its time zone is suspect (clock skew)."""
+
 
 class Scheduler:
     """Runs the collectors against one client and feeds the store."""
@@ -43,6 +46,7 @@ class Scheduler:
         self._after_poll = after_poll
         self._tasks: dict[TargetKey, tuple[Collector, asyncio.Task[None]]] = {}
         self._failing: dict[TargetKey, str] = {}
+        self._from_future: set[TargetKey] = set()
 
     @property
     def collectors(self) -> list[Collector]:
@@ -62,6 +66,7 @@ class Scheduler:
                 task.cancel()
                 del self._tasks[key]
                 self._failing.pop(key, None)
+                self._from_future.discard(key)
         self.store.set_targets(wanted)
         new = [c for key, c in wanted.items() if key not in self._tasks]
         for i, collector in enumerate(new):
@@ -98,6 +103,7 @@ class Scheduler:
             lookback=self.lookback,
             max_catchup=self.max_catchup,
             watermark=self.store.watermark(key),
+            bucket_width=self.store.bucket_width(key),
         )
         try:
             observation = await collector.collect(ctx)
@@ -110,12 +116,28 @@ class Scheduler:
             ok = False
         else:
             self.store.apply(observation, started=started, finished=self.clock.now())
+            self._check_bucket_times(key, observation.newest_bucket, started)
             if self._failing.pop(key, None) is not None:
                 log.info("poll_recovered", collector=key.collector, target=key.target)
             ok = True
         if self._after_poll is not None:
             await self._after_poll()
         return ok
+
+    def _check_bucket_times(self, key: TargetKey, newest: int | None, now: float) -> None:
+        """Warn once per target about buckets from the future: the API's dates are not in
+        the configured ``pushwoosh.timezone``."""
+        if newest is None or newest <= now + FUTURE_TOLERANCE or key in self._from_future:
+            return
+        self._from_future.add(key)
+        log.warning(
+            "bucket_from_future",
+            collector=key.collector,
+            target=key.target,
+            seconds_ahead=int(newest - now),
+            advice="the API's times are not in pushwoosh.timezone: set it to the account's"
+            " time zone (an IANA name such as Europe/Berlin)",
+        )
 
     def _failed(self, key: TargetKey, reason: str, message: str, started: float) -> None:
         error = f"{reason}: {message}"

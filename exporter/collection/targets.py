@@ -60,7 +60,7 @@ def build_collectors(config: Config, shard: Shard | None = None) -> list[Collect
             found.append(SubscribersCollector(app.code, name, app.subscribers))
         for event in app.events:
             attributes = tuple(
-                EventAttribute(a.name, a.operator, a.value) for a in event.attributes
+                EventAttribute(a.name, a.operator, a.filter_values) for a in event.attributes
             )
             found.append(EventCollector(app.code, name, event.name, attributes))
         found.extend(TagCollector(tag.name, tag.max_values, app.code) for tag in app.tags)

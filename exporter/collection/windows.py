@@ -10,8 +10,18 @@ from dataclasses import dataclass
 
 MINUTE = 60
 HOUR = 3600
+DAY = 86400
 MAX_MINUTELY_SPAN = 3 * HOUR
 """Longest [datefrom, dateto] the API still answers in minutely buckets."""
+
+_MAX_SPANS = {MINUTE: MAX_MINUTELY_SPAN, HOUR: DAY}
+"""By bucket width: the longest window the API answers at that width (over 1 day it
+answers daily; over 3 hours, hourly)."""
+
+
+def max_span(bucket: int) -> int | None:
+    """The longest window to ask for when the buckets are ``bucket`` seconds wide."""
+    return _MAX_SPANS.get(bucket)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ the path and ``ctx["first"]`` the path of the first occurrence, both relative to
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -68,6 +69,20 @@ HttpUrl = Annotated[
     WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https?://[^/]"}),
 ]
 """An ``http://`` or ``https://`` URL, kept as written."""
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise PydanticCustomError(
+            "timezone", "must be an IANA time zone name such as UTC or Europe/Berlin"
+        ) from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_time_zone)]
+"""An IANA time zone name (``UTC``, ``Europe/Berlin``), checked against the zone database."""
 
 
 def _platform(value: Any) -> int:

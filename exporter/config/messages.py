@@ -40,6 +40,19 @@ _SENTENCES = {
 }
 """Pydantic's error types -> our sentence, for those that need no context."""
 
+_OURS = {
+    "duration",
+    "bound",
+    "url",
+    "platform",
+    "duplicate",
+    "nothing",
+    "no_targets",
+    "attribute_values",
+    "timezone",
+}
+"""Error types raised by our own validators, whose messages are already sentences."""
+
 _NO_VALUE_SHOWN = {
     "missing",
     "extra_forbidden",
@@ -49,6 +62,7 @@ _NO_VALUE_SHOWN = {
     "duplicate",
     "nothing",
     "no_targets",
+    "attribute_values",
 }
 """Error types where "(got ...)" would be noise, or (unknown keys) must never appear."""
 
@@ -120,8 +134,8 @@ def _sentence(kind: str, pydantic_msg: str, ctx: dict[str, Any], loc: Loc) -> st
             "less_than_equal": f"must be at most {limit}",
             "less_than": f"must be less than {limit}",
         }[kind]
-    if kind in ("duration", "bound", "url", "platform", "duplicate", "nothing", "no_targets"):
-        return pydantic_msg  # ours, written as a sentence in models.py
+    if kind in _OURS:
+        return pydantic_msg  # ours, written as a sentence in models.py or fields.py
     return f"is not valid: {pydantic_msg[:1].lower()}{pydantic_msg[1:]}"
 
 

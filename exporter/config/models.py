@@ -9,6 +9,7 @@ path and line.
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -18,6 +19,7 @@ from exporter.config.fields import (
     Platform,
     PositiveDuration,
     Text,
+    TimeZoneName,
     at_least,
     at_most,
     reject_duplicates,
@@ -31,16 +33,36 @@ _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_doc
 
 
 class EventAttributeConfig(BaseModel):
-    """One attribute filter of an event count, e.g. ``{name: plan, operator: EQ, value: pro}``."""
+    """One attribute filter of an event count, e.g. ``{name: plan, values: [pro, business]}``."""
 
     model_config = _STRICT
 
     name: Text
     """The event attribute's name."""
     operator: Text = "EQ"
-    """How the attribute compares with the value."""
-    value: str
-    """The value to compare with (always a string: quote numbers)."""
+    """How the attribute compares with the values (the API documents EQ)."""
+    values: Annotated[list[str], Field(min_length=1)] | None = None
+    """The values to compare with (strings: quote numbers); a trigger matches any of them."""
+    value: str | None = None
+    """Shorthand for ``values: [value]``."""
+
+    @model_validator(mode="after")
+    def _values_given_once(self) -> "EventAttributeConfig":
+        if self.values is None and self.value is None:
+            raise PydanticCustomError(
+                "attribute_values", "needs values: [a, b] (or value: a for a single value)"
+            )
+        if self.values is not None and self.value is not None:
+            raise PydanticCustomError(
+                "attribute_values",
+                "has both value and values: keep values: [a, b] (value: a is its shorthand)",
+            )
+        return self
+
+    @property
+    def filter_values(self) -> tuple[str, ...]:
+        """The values a trigger's attribute is compared with."""
+        return tuple(self.values) if self.values is not None else (str(self.value),)
 
 
 class EventConfig(BaseModel):
@@ -162,6 +184,13 @@ class PushwooshSettings(BaseModel):
     """API requests started per minute."""
     results_timeout: PositiveDuration = timedelta(seconds=120)
     """Give up on one getResults job after this."""
+    timezone: TimeZoneName = "UTC"
+    """IANA zone of the v1 API's dates and times (Pushwoosh does not document it)."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """``timezone`` as a tzinfo."""
+        return ZoneInfo(self.timezone)
 
 
 class CollectionSettings(BaseModel):

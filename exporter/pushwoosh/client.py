@@ -7,7 +7,7 @@ retries and limits (:mod:`.transport`, :mod:`.limiter`) and the parsers (:mod:`.
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from types import TracebackType
 from typing import Final, TypeVar
 from urllib.parse import urljoin
@@ -38,6 +38,7 @@ T = TypeVar("T")
 
 V2_SUBSCRIBERS_PATH: Final = "/api/v2/statistics/application/getSubscribersStatistics"
 _TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
+_DATE_FORMAT: Final = "%Y-%m-%d"
 
 log = structlog.get_logger()
 
@@ -55,7 +56,8 @@ class PushwooshClient:
     ``max_concurrent`` requests in flight and ``max_per_minute`` sent in any 60 s are shared
     by all calls. Transient failures are retried up to ``max_attempts`` attempts per request
     (``retry_policy``); scheduled jobs are polled per ``poll_policy`` for at most
-    ``results_timeout`` seconds.
+    ``results_timeout`` seconds. The v1 methods' dates and times are written and read in
+    ``timezone`` (Pushwoosh does not document theirs; the v2 API's are UTC).
     """
 
     def __init__(
@@ -73,8 +75,10 @@ class PushwooshClient:
         session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
         poll_policy: PollPolicy | None = None,
+        timezone: tzinfo = UTC,
     ) -> None:
         self._api_url = api_url.rstrip("/")
+        self._tz = timezone
         self._token = token
         self._clock: Clock = clock or SystemClock()
         self._results_timeout = results_timeout
@@ -116,22 +120,36 @@ class PushwooshClient:
         self, application: str, date_from: datetime, date_to: datetime
     ) -> AppStats:
         """getAppStats of one application over ``[date_from, date_to]``."""
-        args = {"application": application, "datefrom": _time(date_from), "dateto": _time(date_to)}
-        return await self._scheduled("getAppStats", args, parse.parse_app_stats)
+        args = {
+            "application": application,
+            "datefrom": self._time(date_from),
+            "dateto": self._time(date_to),
+        }
+        return await self._scheduled(
+            "getAppStats", args, lambda response: parse.parse_app_stats(response, self._tz)
+        )
 
     async def get_campaign_stats(
         self, campaign: str, date_from: datetime, date_to: datetime
     ) -> CampaignStats:
         """getCampaignStats of one campaign over ``[date_from, date_to]``."""
-        args = {"campaign": campaign, "datefrom": _time(date_from), "dateto": _time(date_to)}
-        return await self._scheduled("getCampaignStats", args, parse.parse_campaign_stats)
+        args = {
+            "campaign": campaign,
+            "datefrom": self._time(date_from),
+            "dateto": self._time(date_to),
+        }
+        return await self._scheduled(
+            "getCampaignStats",
+            args,
+            lambda response: parse.parse_campaign_stats(response, self._tz),
+        )
 
     async def get_msg_stats(self, message: str) -> MessageStats:
         """getMsgStats: the lifetime statistics of one message."""
         return await self._scheduled(
             "getMsgStats",
             {"message": message},
-            lambda response: parse.parse_message_stats("getMsgStats", response),
+            lambda response: parse.parse_message_stats("getMsgStats", response, self._tz),
         )
 
     async def get_msg_platforms_stats(self, message: str, platforms: Sequence[int]) -> MessageStats:
@@ -139,7 +157,7 @@ class PushwooshClient:
         return await self._scheduled(
             "getMsgPlatformsStats",
             {"message": message, "platforms": list(platforms)},
-            lambda response: parse.parse_message_stats("getMsgPlatformsStats", response),
+            lambda response: parse.parse_message_stats("getMsgPlatformsStats", response, self._tz),
         )
 
     async def get_event_statistics(
@@ -150,18 +168,27 @@ class PushwooshClient:
         date_to: datetime,
         attributes: Sequence[EventAttribute] = (),
     ) -> tuple[EventBucket, ...]:
-        """getEventStatistics: hourly trigger counts of one event, optionally filtered."""
+        """getEventStatistics: hourly trigger counts of one event, optionally filtered.
+
+        The API takes whole days (``Y-m-d``, the only form it documents): this asks for the
+        days that hold ``date_from`` and ``date_to``, and answers every hour of them; the
+        caller keeps the hours it wants."""
         args: dict[str, object] = {
             "application": application,
             "event": event,
-            "date_from": _time(date_from),
-            "date_to": _time(date_to),
+            "date_from": self._date(date_from),
+            "date_to": self._date(date_to),
         }
         if attributes:
             args["attributes"] = [
-                {"name": a.name, "operator": a.operator, "value": a.value} for a in attributes
+                {"name": a.name, "operator": a.operator, "values": list(a.values)}
+                for a in attributes
             ]
-        return await self._scheduled("getEventStatistics", args, parse.parse_event_buckets)
+        return await self._scheduled(
+            "getEventStatistics",
+            args,
+            lambda response: parse.parse_event_buckets(response, self._tz),
+        )
 
     async def get_tag_stats(
         self, tag: str, applications: Sequence[str] = ()
@@ -190,8 +217,8 @@ class PushwooshClient:
         method = "getSubscribersStatistics"
         body = {
             "application_code": application,
-            "timestamp_from": _time(date_from),
-            "timestamp_to": _time(date_to),
+            "timestamp_from": _utc_time(date_from),
+            "timestamp_to": _utc_time(date_to),
         }
         return await self._transport.send(
             method,
@@ -271,9 +298,21 @@ class PushwooshClient:
     def _v1_url(self, method: str) -> str:
         return f"{self._api_url}/json/1.3/{method}"
 
+    def _time(self, moment: datetime) -> str:
+        """An aware datetime as the v1 API's ``Y-m-d H:i:s`` in the configured zone."""
+        return _aware(moment).astimezone(self._tz).strftime(_TIME_FORMAT)
 
-def _time(moment: datetime) -> str:
-    """An aware datetime as the API's UTC ``Y-m-d H:i:s``."""
+    def _date(self, moment: datetime) -> str:
+        """The day (``Y-m-d``) that holds ``moment`` in the configured zone."""
+        return _aware(moment).astimezone(self._tz).strftime(_DATE_FORMAT)
+
+
+def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("datetimes passed to the Pushwoosh client must be timezone-aware")
-    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+    return moment
+
+
+def _utc_time(moment: datetime) -> str:
+    """An aware datetime as the v2 API's UTC ``Y-m-d H:i:s``."""
+    return _aware(moment).astimezone(UTC).strftime(_TIME_FORMAT)

@@ -1,4 +1,4 @@
-"""Values the client returns: parsed, typed, immutable. Times are timezone-aware UTC."""
+"""Values the client returns: parsed, typed, immutable. Times are timezone-aware."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,12 +17,23 @@ class StatRow:
     """Platform code, for methods whose rows carry ``platformid``."""
 
 
+BUCKET_SECONDS = {"minutely": 60, "hourly": 3600, "daily": 86400}
+"""The bucket width each ``formatter`` names. Months and years have no fixed width, so
+answers in them cannot be counted exactly and are refused as malformed."""
+
+
 @dataclass(frozen=True, slots=True)
 class StatTable:
     """A ``{formatter, rows}`` object: the bucket size and the rows."""
 
     formatter: str
     rows: tuple[StatRow, ...]
+
+    @property
+    def bucket_seconds(self) -> int | None:
+        """The width of the buckets the formatter names; None when it names none (an
+        empty table may come without one)."""
+        return BUCKET_SECONDS.get(self.formatter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +80,12 @@ class EventBucket:
 
 @dataclass(frozen=True, slots=True)
 class EventAttribute:
-    """One attribute filter of getEventStatistics."""
+    """One attribute filter of getEventStatistics: the attribute ``name`` compared by
+    ``operator`` (``EQ``) with any of ``values``."""
 
     name: str
     operator: str
-    value: str
+    values: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 Each parser takes an already unwrapped JSON value (see :mod:`exporter.pushwoosh.envelope`)
 and either returns a model or raises :class:`MalformedResponse` naming the method and the
-field. Counts may arrive as integers or numeric strings; times are UTC.
+field. Counts may arrive as integers or numeric strings. The v1 methods' times are read in
+the zone ``tz`` (``pushwoosh.timezone``, UTC unless configured); v2 times are UTC.
 """
 
 import csv
@@ -10,7 +11,7 @@ import io
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from exporter.platforms import subscriber_type_name
 from exporter.pushwoosh.errors import MalformedResponse
@@ -31,6 +32,9 @@ from exporter.pushwoosh.models import (
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m")
 """``Y-m-d H:i:s`` first; coarser formatters and event buckets use shorter forms."""
 
+_EMPTY = StatTable(formatter="", rows=())
+_APP_SCOPES = ("applications", "devices", "messages")
+
 _DIGITS = re.compile(r"[ \t]*[0-9]{1,30}[ \t]*")
 """A count sent as a string ("3"); ASCII digits only, so ``int()`` always accepts it."""
 
@@ -43,42 +47,52 @@ def parse_request_id(method: str, response: object) -> str:
     return request_id
 
 
-def parse_app_stats(response: object) -> AppStats:
-    """getAppStats: the ``applications``, ``devices`` and ``messages`` tables."""
+def parse_app_stats(response: object, tz: tzinfo = UTC) -> AppStats:
+    """getAppStats: the ``applications``, ``devices`` and ``messages`` tables. A scope with
+    nothing to report may be left out altogether (the docs' legacy example has only
+    ``applications``): it reads as a table without rows."""
     method = "getAppStats"
+    if response == []:  # PHP's encoding of an empty map: no scope has anything to report
+        response = {}
     document = _object(method, response, "response")
+    if document and not document.keys() & _APP_SCOPES:
+        raise MalformedResponse(
+            f"response has none of {', '.join(_APP_SCOPES)} (keys: {_keys(document)})",
+            method=method,
+        )
+
+    def scope(name: str) -> StatTable:
+        value = document.get(name)
+        return _EMPTY if value is None else parse_table(method, value, name, tz)
+
     return AppStats(
-        applications=parse_table(method, document.get("applications"), "applications"),
-        devices=parse_table(method, document.get("devices"), "devices"),
-        messages=parse_table(method, document.get("messages"), "messages"),
+        applications=scope("applications"), devices=scope("devices"), messages=scope("messages")
     )
 
 
-def parse_campaign_stats(response: object) -> CampaignStats:
+def parse_campaign_stats(response: object, tz: tzinfo = UTC) -> CampaignStats:
     """getCampaignStats: rows with ``platformid``, and the conversion totals."""
     method = "getCampaignStats"
     document = _object(method, response, "response")
     return CampaignStats(
-        table=parse_table(method, document, "response"),
+        table=parse_table(method, document, "response", tz),
         conversion=parse_conversion(method, document.get("conversion")),
     )
 
 
-def parse_message_stats(method: str, response: object) -> MessageStats:
+def parse_message_stats(method: str, response: object, tz: tzinfo = UTC) -> MessageStats:
     """getMsgStats / getMsgPlatformsStats: rows (``platformid`` optional) and conversion."""
     document = _object(method, response, "response")
     return MessageStats(
-        table=parse_table(method, document, "response"),
+        table=parse_table(method, document, "response", tz),
         conversion=parse_conversion(method, document.get("conversion")),
     )
 
 
-def parse_table(method: str, value: object, where: str) -> StatTable:
+def parse_table(method: str, value: object, where: str, tz: tzinfo = UTC) -> StatTable:
     """A ``{formatter, rows}`` object. Rows may be few (quiet buckets are left out), but a
-    missing table or ``rows`` means the answer is not what the API documents: reading it
-    as "no activity" would silently lose counts."""
-    if value is None:
-        raise MalformedResponse(f"{where} is missing", method=method)
+    table without ``rows`` is not what the API documents: reading it as "no activity"
+    would silently lose counts."""
     document = _object(method, value, where)
     formatter = document.get("formatter", "")
     if not isinstance(formatter, str):
@@ -88,7 +102,7 @@ def parse_table(method: str, value: object, where: str) -> StatTable:
         raise MalformedResponse(f"{where}.rows is not a list", method=method)
     return StatTable(
         formatter=formatter,
-        rows=tuple(_row(method, row, f"{where}.rows[{i}]") for i, row in enumerate(rows)),
+        rows=tuple(_row(method, row, f"{where}.rows[{i}]", tz) for i, row in enumerate(rows)),
     )
 
 
@@ -106,8 +120,8 @@ def parse_conversion(method: str, value: object) -> Conversion:
     )
 
 
-def parse_event_buckets(response: object) -> tuple[EventBucket, ...]:
-    """getEventStatistics: a list of ``{date, count}`` hourly buckets."""
+def parse_event_buckets(response: object, tz: tzinfo = UTC) -> tuple[EventBucket, ...]:
+    """getEventStatistics: a list of ``{date, count}`` hourly buckets (quiet hours count 0)."""
     method = "getEventStatistics"
     if response is None:
         return ()
@@ -118,7 +132,7 @@ def parse_event_buckets(response: object) -> tuple[EventBucket, ...]:
         document = _object(method, item, f"response[{i}]")
         buckets.append(
             EventBucket(
-                start=parse_time(method, document.get("date"), f"response[{i}].date"),
+                start=parse_time(method, document.get("date"), f"response[{i}].date", tz),
                 count=parse_count(method, document.get("count"), f"response[{i}].count"),
             )
         )
@@ -206,19 +220,19 @@ def parse_count(method: str, value: object, where: str) -> int:
     return count
 
 
-def parse_time(method: str, value: object, where: str) -> datetime:
-    """A UTC time ``Y-m-d H:i:s`` (or a shorter form of it)."""
+def parse_time(method: str, value: object, where: str, tz: tzinfo = UTC) -> datetime:
+    """A time ``Y-m-d H:i:s`` (or a shorter form of it) in the zone ``tz``."""
     if isinstance(value, str):
         text = value.strip()
         for form in _TIME_FORMATS:
             try:
-                return datetime.strptime(text, form).replace(tzinfo=UTC)
+                return datetime.strptime(text, form).replace(tzinfo=tz)
             except ValueError:
                 continue
     raise MalformedResponse(f"{where} is not a time", method=method)
 
 
-def _row(method: str, value: object, where: str) -> StatRow:
+def _row(method: str, value: object, where: str, tz: tzinfo) -> StatRow:
     document = _object(method, value, where)
     action = document.get("action")
     if not isinstance(action, str):
@@ -226,7 +240,7 @@ def _row(method: str, value: object, where: str) -> StatRow:
     platform = document.get("platformid")
     return StatRow(
         action=action,
-        start=parse_time(method, document.get("datetime"), f"{where}.datetime"),
+        start=parse_time(method, document.get("datetime"), f"{where}.datetime", tz),
         count=parse_count(method, document.get("count"), f"{where}.count"),
         platform=None if platform is None else parse_count(method, platform, f"{where}.platformid"),
     )
@@ -239,6 +253,12 @@ def _by_platform(method: str, types: Mapping[str, object], where: str) -> dict[s
         label = subscriber_type_name(name)
         counts[label] = counts.get(label, 0) + parse_count(method, value, f"{where}.{name}")
     return counts
+
+
+def _keys(document: Mapping[str, object]) -> str:
+    """The first keys of an object, for an error message."""
+    names = sorted(document)
+    return ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
 
 
 def _object(method: str, value: object, where: str) -> dict[str, object]:

@@ -1,6 +1,6 @@
 """What a loaded config holds: defaults, durations as timedelta, names and the strict rules."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ def test_defaults_are_those_of_the_spec() -> None:
     assert config.pushwoosh.max_concurrent_requests == 4
     assert config.pushwoosh.max_requests_per_minute == 600
     assert config.pushwoosh.results_timeout.total_seconds() == 120
+    assert config.pushwoosh.timezone == "UTC"
     assert config.collection.interval.total_seconds() == 60
     assert config.collection.lookback.total_seconds() == 15 * 60
     assert config.collection.max_catchup.total_seconds() == 6 * 3600
@@ -33,6 +34,8 @@ def test_every_key_fixture_is_read_as_written() -> None:
     assert config.pushwoosh.api_token_file == Path("/run/secrets/pushwoosh-token")
     assert config.pushwoosh.request_timeout.total_seconds() == 2.5
     assert config.pushwoosh.results_timeout.total_seconds() == 90
+    assert config.pushwoosh.timezone == "Europe/Berlin"
+    assert config.pushwoosh.zone.utcoffset(datetime(2026, 7, 1)) == timedelta(hours=2)
     assert config.collection.interval.total_seconds() == 1
     assert config.collection.lookback == config.collection.max_catchup == timedelta(hours=3)
     ios, android = config.applications
@@ -40,9 +43,9 @@ def test_every_key_fixture_is_read_as_written() -> None:
     assert android.display_name == "FGHIJ-67890"
     assert android.subscribers == "v2"
     attributes = ios.events[0].attributes
-    assert [(a.name, a.operator, a.value) for a in attributes] == [
-        ("plan", "NEQ", "3"),
-        ("country", "EQ", "de"),
+    assert [(a.name, a.operator, a.filter_values) for a in attributes] == [
+        ("plan", "NEQ", ("3",)),
+        ("country", "EQ", ("de", "at")),
     ]
     assert [(t.name, t.max_values) for t in ios.tags] == [("Language", 1), ("City", 20)]
     assert [c.display_name for c in config.campaigns] == ["black-friday", "CAMP2-00000"]

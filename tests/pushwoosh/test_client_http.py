@@ -75,7 +75,7 @@ async def test_every_method_answers_through_the_client(sim: RunningSimulator) ->
             app.events[0],
             NOW - timedelta(hours=2),
             NOW,
-            [EventAttribute("plan", "EQ", "pro")],
+            [EventAttribute("plan", "EQ", ("pro",))],
         )
         assert sum(b.count for b in pro) < sum(b.count for b in events)
         tags = await api.get_tag_stats("Language", [app.code])

@@ -54,16 +54,38 @@ def test_a_scope_without_activity_is_an_empty_table() -> None:
     assert stats.applications.rows == ()
 
 
+def test_a_missing_scope_reads_as_no_rows_as_in_the_legacy_example() -> None:
+    only_applications = {"applications": {"formatter": "minutely", "rows": [
+        {"count": 2, "action": "open", "datetime": "2026-11-28 10:01:00"}]}}  # fmt: skip
+    stats = parse.parse_app_stats(only_applications)
+    assert stats.applications.rows == (StatRow("open", MINUTE_1, 2),)
+    assert stats.devices.rows == ()
+    assert stats.messages.rows == ()
+
+
+@pytest.mark.parametrize("document", [{}, []])
+def test_an_answer_with_nothing_to_report_has_no_rows(document: object) -> None:
+    stats = parse.parse_app_stats(document)
+    assert (stats.applications.rows, stats.devices.rows, stats.messages.rows) == ((), (), ())
+
+
 @pytest.mark.parametrize(
-    "document",
+    ("document", "message"),
     [
-        {"applications": QUIET, "devices": QUIET},
-        {"applications": QUIET, "devices": QUIET, "messages": {"formatter": "minutely"}},
-        {"unexpected": [1, 2, 3]},
+        (
+            {"applications": QUIET, "devices": QUIET, "messages": {"formatter": "minutely"}},
+            r"messages\.rows is not a list",
+        ),
+        (
+            {"unexpected": [1, 2, 3]},
+            r"none of applications, devices, messages \(keys: unexpected\)",
+        ),
     ],
 )
-def test_a_missing_scope_or_rows_is_malformed_not_silence(document: object) -> None:
-    with pytest.raises(MalformedResponse, match=r"missing|rows"):
+def test_a_table_without_rows_or_an_answer_without_scopes_is_malformed(
+    document: object, message: str
+) -> None:
+    with pytest.raises(MalformedResponse, match=message):
         parse.parse_app_stats(document)
 
 
@@ -77,7 +99,7 @@ def test_a_count_that_is_not_a_non_negative_integer_is_malformed(count: object) 
 @pytest.mark.parametrize(
     "document",
     [
-        [],
+        "",
         {"applications": []},
         {"applications": {"formatter": 1, "rows": []}},
         {"applications": {"formatter": "minutely", "rows": {}}},
