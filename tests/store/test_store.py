@@ -307,3 +307,73 @@ def test_an_absurd_count_is_counted_once_not_at_every_poll() -> None:
     poll(store, 0, 903, {0: 2**64 + 7})
     assert counter(store) == first
     assert store.snapshot().revisions["up"] == 1
+
+
+HOUR = 3600
+
+
+def poll_width(
+    store: Store, window_start: int, window_end: int, counts: dict[int, int], width: int
+) -> None:
+    """One successful poll whose answer came in buckets ``width`` seconds wide."""
+    buckets = tuple(BucketCount(SENT, start, n) for start, n in counts.items())
+    store.apply(
+        Observation(KEY, window_start, window_end, buckets=buckets, bucket_width=width),
+        started=window_end,
+        finished=window_end + 1,
+    )
+
+
+def test_hourly_buckets_from_the_first_poll_count_exactly() -> None:
+    store = fresh()
+    poll_width(store, 10 * HOUR, 10 * HOUR + 45 * MINUTE, {10 * HOUR: 100}, HOUR)
+    poll_width(store, 10 * HOUR, 10 * HOUR + 46 * MINUTE, {10 * HOUR: 103}, HOUR)
+    poll_width(store, 10 * HOUR, 11 * HOUR + 1 * MINUTE, {10 * HOUR: 110, 11 * HOUR: 5}, HOUR)
+    assert counter(store) == 3 + 7 + 5
+    assert store.bucket_width(KEY) == HOUR
+
+
+def test_a_width_change_takes_buckets_older_than_the_last_read_as_baseline() -> None:
+    store = fresh()
+    start = 10 * HOUR + 30 * MINUTE
+    poll_width(store, start, start + 15 * MINUTE, {start: 4, start + MINUTE: 6}, MINUTE)
+    poll_width(store, start, start + 16 * MINUTE, {start: 4, start + MINUTE: 9}, MINUTE)
+    assert counter(store) == 3
+    # The 10:00 hour holds the minutes counted above: its count so far adds nothing...
+    poll_width(store, 10 * HOUR, start + 17 * MINUTE, {10 * HOUR: 250}, HOUR)
+    assert counter(store) == 3
+    # ...and from then on it counts like any hourly bucket.
+    poll_width(store, 10 * HOUR, start + 18 * MINUTE, {10 * HOUR: 252}, HOUR)
+    poll_width(store, 10 * HOUR, 11 * HOUR + 2 * MINUTE, {10 * HOUR: 260, 11 * HOUR: 7}, HOUR)
+    assert counter(store) == 3 + 2 + 8 + 7
+
+
+def test_a_width_change_counts_a_bucket_that_starts_after_the_last_read() -> None:
+    store = fresh()
+    before = 10 * HOUR + 59 * MINUTE
+    poll_width(store, before - 15 * MINUTE, before, {before - MINUTE: 2}, MINUTE)
+    poll_width(store, 11 * HOUR, 11 * HOUR + 30, {11 * HOUR: 6}, HOUR)
+    assert counter(store) == 6
+
+
+def test_the_bucket_width_survives_a_restart_with_the_state_file() -> None:
+    store = fresh()
+    poll_width(store, 10 * HOUR, 10 * HOUR + 45 * MINUTE, {10 * HOUR: 100}, HOUR)
+    restored = fresh()
+    restored.load_state(json.loads(json.dumps(store.dump_state())))
+    assert restored.bucket_width(KEY) == HOUR
+    poll_width(restored, 10 * HOUR, 10 * HOUR + 50 * MINUTE, {10 * HOUR: 104}, HOUR)
+    assert counter(restored) == 4
+
+
+def test_a_state_file_without_a_bucket_width_still_loads() -> None:
+    store = fresh()
+    poll(store, 0, 60, {0: 5})
+    document = store.dump_state()
+    for target in document["targets"]:
+        del target["bucket_width"]
+    restored = fresh()
+    assert restored.load_state(document) == 1
+    assert restored.bucket_width(KEY) is None
+    poll(restored, 0, 120, {0: 5, 60: 2})
+    assert counter(restored) == 2
