@@ -169,6 +169,7 @@ class Exporter:
                 lookback=config.collection.lookback.total_seconds(),
                 max_catchup=config.collection.max_catchup.total_seconds(),
                 after_poll=self._checkpointer.after_poll if self._checkpointer else None,
+                timezone=config.pushwoosh.zone,
             )
             self._scheduler.start(collectors)
         self._config, self._token = config, token

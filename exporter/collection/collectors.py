@@ -15,7 +15,7 @@ Each collector turns parsed API results into an :class:`~exporter.store.Observat
 import functools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 
 import structlog
@@ -42,6 +42,13 @@ class PollContext:
     watermark: int | None
     bucket_width: int | None = None
     """The bucket width the target's answers last came in (None: not known yet)."""
+    timezone: tzinfo = UTC
+    """The zone of the API's v1 times: its hours and days bound the buckets."""
+
+    def utc_offset(self) -> int:
+        """Seconds the API's zone is ahead of UTC at ``now``."""
+        offset = datetime.fromtimestamp(self.now, self.timezone).utcoffset()
+        return int(offset.total_seconds()) if offset else 0
 
 
 class Collector(Protocol):
@@ -76,6 +83,7 @@ def bucket_plan(ctx: PollContext, width: int) -> ReadPlan:
         watermark=ctx.watermark,
         max_catchup=ctx.max_catchup,
         max_span=max_span(width),
+        offset=ctx.utc_offset(),
     )
 
 
@@ -283,6 +291,7 @@ class EventCollector:
             lookback=ctx.lookback,
             watermark=ctx.watermark,
             max_catchup=ctx.max_catchup,
+            offset=ctx.utc_offset(),
         )
         series = Series.of(
             families.EVENT_TRIGGERS.name, app=self.app, app_name=self.app_name, event=self.event

@@ -8,6 +8,7 @@ runs them one after another), and a slow or failing target delays no other.
 import asyncio
 import math
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, tzinfo
 
 import structlog
 
@@ -36,6 +37,7 @@ class Scheduler:
         lookback: float,
         max_catchup: float,
         after_poll: Callable[[], Awaitable[None]] | None = None,
+        timezone: tzinfo = UTC,
     ) -> None:
         self.store = store
         self.client = client
@@ -43,6 +45,7 @@ class Scheduler:
         self.interval = interval
         self.lookback = lookback
         self.max_catchup = max_catchup
+        self.timezone = timezone
         self._after_poll = after_poll
         self._tasks: dict[TargetKey, tuple[Collector, asyncio.Task[None]]] = {}
         self._failing: dict[TargetKey, str] = {}
@@ -104,6 +107,7 @@ class Scheduler:
             max_catchup=self.max_catchup,
             watermark=self.store.watermark(key),
             bucket_width=self.store.bucket_width(key),
+            timezone=self.timezone,
         )
         try:
             observation = await collector.collect(ctx)

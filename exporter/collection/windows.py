@@ -51,9 +51,10 @@ class ReadPlan:
         return self.windows[-1].end
 
 
-def floor_to(seconds: float, size: int) -> int:
-    """``seconds`` rounded down to a multiple of ``size``."""
-    return int(seconds) // size * size
+def floor_to(seconds: float, size: int, offset: int = 0) -> int:
+    """``seconds`` rounded down to the start of a ``size`` bucket of a clock that runs
+    ``offset`` seconds ahead of UTC (the API's hours and days are those of its zone)."""
+    return (int(seconds) + offset) // size * size - offset
 
 
 def plan_reads(
@@ -64,21 +65,23 @@ def plan_reads(
     watermark: int | None = None,
     max_catchup: float = 0.0,
     max_span: int | None = None,
+    offset: int = 0,
 ) -> ReadPlan:
     """Plan the windows of a poll at ``now``.
 
-    ``bucket`` is the bucket size (60 or 3600), ``watermark`` the end of the last successful
-    read (None before the first), ``max_span`` the longest window the API answers at this
-    bucket size (None: no limit).
+    ``bucket`` is the bucket size (60, 3600 or 86400), ``watermark`` the end of the last
+    successful read (None before the first), ``max_span`` the longest window the API answers
+    at this bucket size (None: no limit), ``offset`` the API zone's UTC offset in seconds
+    (buckets start at its whole hours and days).
     """
     end = int(now)
-    start = floor_to(end - lookback, bucket)
+    start = floor_to(end - lookback, bucket, offset)
     if max_span is not None and end - start >= max_span:
         start += bucket  # lookback of exactly max_span: keep the steady window in one read
     read_from = start
     if watermark is not None:
-        oldest = floor_to(end - max(max_catchup, lookback), bucket)
-        read_from = min(start, max(floor_to(watermark - lookback, bucket), oldest))
+        oldest = floor_to(end - max(max_catchup, lookback), bucket, offset)
+        read_from = min(start, max(floor_to(watermark - lookback, bucket, offset), oldest))
     if max_span is None:
         return ReadPlan((Window(read_from, end),), start)
     windows: list[Window] = []

@@ -9,10 +9,31 @@ from exporter.collection.windows import (
     MINUTE,
     ReadPlan,
     Window,
+    max_span,
     plan_reads,
 )
 
 NOW = 1_764_324_000 + 7 * MINUTE + 33  # 2025-11-28 10:07:33 UTC
+
+
+def test_hours_of_a_half_hour_zone_start_at_half_past_utc() -> None:
+    kolkata = 5 * HOUR + 30 * MINUTE  # 10:07:33 UTC is 15:37:33 there
+    plan = plan_reads(NOW, bucket=HOUR, lookback=15 * MINUTE, offset=kolkata)
+    assert plan.window_start == NOW - 37 * MINUTE - 33  # 15:00 local, 09:30 UTC
+    day = plan_reads(NOW, bucket=24 * HOUR, lookback=15 * MINUTE, offset=kolkata)
+    assert day.window_start == NOW - 15 * HOUR - 37 * MINUTE - 33  # local midnight
+
+
+def test_coarser_buckets_may_span_longer_windows() -> None:
+    assert max_span(MINUTE) == MAX_MINUTELY_SPAN
+    assert max_span(HOUR) == 24 * HOUR
+    assert max_span(24 * HOUR) is None
+    plan = plan_reads(
+        NOW, bucket=HOUR, lookback=3 * HOUR, watermark=NOW - 5 * HOUR,
+        max_catchup=6 * HOUR, max_span=max_span(HOUR),
+    )  # fmt: skip
+    assert len(plan.windows) == 1
+    assert plan.read_from == NOW - 6 * HOUR - 7 * MINUTE - 33  # max_catchup bounds it
 
 
 def test_steady_poll_reads_lookback_floored_to_the_minute() -> None:

@@ -117,5 +117,9 @@ def past_window(entry: dict[str, Any], end_key: str, size: int) -> int:
     A job answers at its creation time but only for buckets up to its ``dateto``; events
     already recorded in a later bucket are not in that answer, so the exporter counts them
     at the next poll. A truth taken from the baseline job's time must add them back."""
-    end = datetime.strptime(entry["args"][end_key], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    text = entry["args"][end_key]
+    if len(text) == len("2026-11-28"):
+        # A whole day (events): the exporter keeps the hours up to its poll, the job's time.
+        return int(float(entry["time"])) // size * size + size
+    end = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     return int(end.timestamp()) // size * size + size
