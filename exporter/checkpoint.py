@@ -2,7 +2,7 @@
 
 Written atomically after polls (temp file in the same folder, fsync, rename, mode 0600)
 off the event loop; read once at start. A file that cannot be used is moved aside with a
-timestamp suffix and the exporter starts as without one (SPEC counter rule 5).
+timestamp suffix and the exporter starts as without one (docs/counting.md, rule 5).
 """
 
 import asyncio

@@ -26,14 +26,14 @@ log = structlog.get_logger(__name__)
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with SPEC's exit code 1 and a one-line message for bad flags."""
+    """argparse with exit code 1 (README "Running it") and a one-line message for bad flags."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(1, f"pushwoosh-exporter: {message} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line of SPEC.md, in Prometheus' ``--group.flag`` style."""
+    """The command line of the README's "Running it", in Prometheus' ``--group.flag`` style."""
     p = _Parser(prog="pushwoosh-exporter", description="Prometheus exporter for Pushwoosh.")
     p.add_argument(
         "--config.file",

@@ -1,7 +1,7 @@
 """The metric families the exporter publishes from Pushwoosh data: names, types, HELP.
 
 The collection layer names series with these constants; the exposition layer renders
-them with their HELP text. Names follow SPEC.md exactly.
+them with their HELP text. Names follow the README's "Metrics" tables exactly.
 """
 
 from dataclasses import dataclass

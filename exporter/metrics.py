@@ -33,7 +33,7 @@ from exporter import __version__
 from exporter.families import DATA_FAMILIES, Family
 from exporter.store import Series, Snapshot, TargetKey, TargetView
 
-disable_created_metrics()  # type: ignore[no-untyped-call]  # SPEC: no _created series
+disable_created_metrics()  # type: ignore[no-untyped-call]  # README "Metrics": no _created series
 
 _Encoder = Callable[[Any], bytes]
 """A prometheus-client encoder: anything with ``collect()`` in, exposition bytes out."""
@@ -52,7 +52,7 @@ class SnapshotCollector(Collector):
         self._snapshot = snapshot
 
     def collect(self) -> Iterator[Metric]:
-        """One family per metric of SPEC, built from the snapshot alone."""
+        """One family per metric of the README's tables, built from the snapshot alone."""
         snap = self._snapshot()
         families = {name: make() for name, make in _FAMILY_MAKERS.items()}
         for key, view in snap.targets.items():

@@ -43,7 +43,7 @@ def create_app(
     telemetry_path: str = "/metrics",
     middlewares: Sequence[Middleware] = (),
 ) -> web.Application:
-    """The aiohttp application serving every endpoint of SPEC."""
+    """The aiohttp application serving every endpoint the README lists."""
 
     async def metrics(request: web.Request) -> web.Response:
         body, content_type, gzipped = await hooks.render(

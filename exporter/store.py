@@ -1,4 +1,4 @@
-"""Buckets in, monotonic counters and gauges out: the counting rules of SPEC.md.
+"""Buckets in, monotonic counters and gauges out: the counting rules of docs/counting.md.
 
 The collection layer hands the store one :class:`Observation` per successful poll (or a
 failure); the store keeps, per target, the last count the API gave for every
@@ -45,7 +45,7 @@ class Series(NamedTuple):
 
 @dataclass(frozen=True, slots=True, order=True)
 class TargetKey:
-    """One polled thing: the collector kind and the target id (SPEC's ``collector,target``)."""
+    """One polled thing: the collector kind and the target id (the ``collector,target`` labels)."""
 
     collector: str
     target: str

@@ -1,4 +1,4 @@
-"""Which time windows a poll reads (SPEC counter semantics: lookback, catch-up).
+"""Which time windows a poll reads (docs/counting.md: lookback, catch-up).
 
 Every poll re-reads ``[now - lookback, now]``, its start floored to whole buckets. After
 downtime (a restart with a state file, or failed polls) it reaches back to the watermark

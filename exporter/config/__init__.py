@@ -1,4 +1,4 @@
-"""The config file: strict models (SPEC.md "Config file"), loading with readable errors, the token.
+"""The config file: strict models (README "Configuration"), loading with readable errors, the token.
 
 ``load_config`` and ``parse_config`` return a validated :class:`Config` or raise
 :class:`ConfigError`, whose text has one line per problem, each naming the file, the line and

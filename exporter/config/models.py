@@ -1,4 +1,4 @@
-"""The config file's schema as strict pydantic models: what SPEC.md's "Config file" promises.
+"""The config file's schema as strict pydantic models: what README "Configuration" promises.
 
 Every model forbids unknown keys and takes types as written (no ``"5"`` for 5, no ``"yes"``
 for true); models are frozen. The attribute docstrings become the JSON Schema's

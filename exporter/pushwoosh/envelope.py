@@ -1,7 +1,7 @@
 """The envelope of every answer: HTTP status, JSON ``status_code``, typed errors.
 
 Pure functions from what came over the wire to either a payload or a typed error of
-:mod:`exporter.pushwoosh.errors`. The mapping follows SPEC's failure reasons:
+:mod:`exporter.pushwoosh.errors`. The mapping follows the README's failure reasons:
 
 =====================================================  ===================
 HTTP 5xx, ``status_code`` 500                          :class:`ServerError`

@@ -1,4 +1,4 @@
-"""The Statistics methods: arguments in, the method's result out (see pushwoosh-api.md)."""
+"""The Statistics methods: arguments in, the method's result out (see docs/api.md)."""
 
 import hashlib
 from typing import Any

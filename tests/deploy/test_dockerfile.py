@@ -235,7 +235,7 @@ def test_oci_labels_match_the_project_metadata(parser: DockerfileParser) -> None
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     labels = parser.labels
     assert labels["org.opencontainers.image.source"] == project["urls"]["Source"]
-    assert labels["org.opencontainers.image.licenses"] == project["license"]["text"]
+    assert labels["org.opencontainers.image.licenses"] == project["license"]
     # The default VERSION build argument is the package version: bump both together.
     assert labels["org.opencontainers.image.version"] == exporter.__version__
     assert labels["org.opencontainers.image.title"] == project["name"]

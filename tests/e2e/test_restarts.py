@@ -1,4 +1,4 @@
-"""Restarts lose nothing (SPEC counter rule 5): SIGKILL, downtime, late events, SIGTERM."""
+"""Restarts lose nothing (docs/counting.md, rule 5): SIGKILL, downtime, late events, SIGTERM."""
 
 import asyncio
 import json

@@ -1,4 +1,4 @@
-"""The envelope: JSON status_code and HTTP status to typed errors, as SPEC's reasons say."""
+"""The envelope: JSON status_code and HTTP status to typed errors, as the README's reasons say."""
 
 import contextlib
 import json

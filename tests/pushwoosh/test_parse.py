@@ -1,4 +1,4 @@
-"""The parsers read every documented result shape of pushwoosh-api.md, and nothing else."""
+"""The parsers read every documented result shape of docs/api.md, and nothing else."""
 
 import contextlib
 import json
@@ -25,7 +25,7 @@ APP_STATS = """
 {"applications": {"formatter": "minutely", "rows": [{"count": 3, "action": "open", "datetime": "2026-11-28 10:01:00"}, {"count": 1, "action": "install", "datetime": "2026-11-28 10:01:00"}]},
  "devices":      {"formatter": "minutely", "rows": [{"count": 5, "action": "register", "datetime": "2026-11-28 10:01:00"}]},
  "messages":     {"formatter": "minutely", "rows": [{"count": 40, "action": "send", "datetime": "2026-11-28 10:01:00"}, {"count": 7, "action": "open", "datetime": "2026-11-28 10:01:00"}]}}
-"""  # noqa: E501  (the document exactly as pushwoosh-api.md shows it)
+"""  # noqa: E501  (the document exactly as docs/api.md shows it)
 
 
 def test_app_stats_reads_the_three_scopes_of_the_documented_example() -> None:

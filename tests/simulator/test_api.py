@@ -1,4 +1,4 @@
-"""The simulator speaks the protocol of pushwoosh-api.md: the ``request`` wrapper, the
+"""The simulator speaks the protocol of docs/api.md: the ``request`` wrapper, the
 envelope, auth and argument errors, scheduled jobs with getResults, formatters, v2 auth."""
 
 import re

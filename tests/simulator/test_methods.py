@@ -1,4 +1,4 @@
-"""Each Statistics method answers in the shape pushwoosh-api.md documents."""
+"""Each Statistics method answers in the shape docs/api.md describes."""
 
 import csv
 import io

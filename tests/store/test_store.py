@@ -1,4 +1,4 @@
-"""The counting rules of SPEC.md, driven bucket by bucket."""
+"""The counting rules of docs/counting.md, driven bucket by bucket."""
 
 import json
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""The exposition: every family of SPEC with HELP, values from the snapshot, valid for promtool."""
+"""The exposition: every README family with HELP, values from the snapshot, valid for promtool."""
 
 import gzip
 import subprocess

@@ -1,4 +1,4 @@
-"""The HTTP endpoints of SPEC, served over real loopback HTTP."""
+"""The HTTP endpoints the README lists, served over real loopback HTTP."""
 
 from collections.abc import AsyncIterator
 
