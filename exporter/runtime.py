@@ -13,6 +13,7 @@ from exporter.clock import Clock, SystemClock
 from exporter.collection.scheduler import Scheduler
 from exporter.collection.targets import ApiBudget, Shard, build_collectors
 from exporter.config import Config, ConfigError
+from exporter.kinds import KINDS
 from exporter.logsetup import REDACTOR
 from exporter.metrics import Exposition, SelfMetrics
 from exporter.pushwoosh.client import PushwooshClient
@@ -142,6 +143,8 @@ class Exporter:
             collectors,
             config.pushwoosh.max_requests_per_minute,
             config.collection.interval.total_seconds(),
+            intervals=_intervals(config),
+            shards=self._shard.count,
             lookback=config.collection.lookback.total_seconds(),
             max_catchup=config.collection.max_catchup.total_seconds(),
         )
@@ -166,6 +169,7 @@ class Exporter:
                 client=self._client,
                 clock=self.clock,
                 interval=config.collection.interval.total_seconds(),
+                intervals=_intervals(config),
                 lookback=config.collection.lookback.total_seconds(),
                 max_catchup=config.collection.max_catchup.total_seconds(),
                 after_poll=self._checkpointer.after_poll if self._checkpointer else None,
@@ -181,7 +185,8 @@ class Exporter:
             token=token,
             request_timeout=settings.request_timeout.total_seconds(),
             max_concurrent=settings.max_concurrent_requests,
-            max_per_minute=settings.max_requests_per_minute,
+            # The limit is the account's: each of n shards spends 1/n of it.
+            max_per_minute=max(1, settings.max_requests_per_minute // self._shard.count),
             results_timeout=settings.results_timeout.total_seconds(),
             observer=self.self_metrics,
             clock=self.clock,
@@ -195,3 +200,8 @@ class Exporter:
             )
             for key, v in sorted(self.store.snapshot().targets.items())
         ]
+
+
+def _intervals(config: Config) -> dict[str, float]:
+    """Seconds between polls, by collector kind."""
+    return {name: config.collection.interval_of(name).total_seconds() for name in KINDS}

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import structlog
 
-from exporter import families
+from exporter import families, kinds
 from exporter.collection.windows import HOUR, MINUTE, ReadPlan, Window, max_span, plan_reads
 from exporter.platforms import platform_name
 from exporter.pushwoosh.client import PushwooshClient
@@ -111,7 +111,7 @@ def answered_width(tables: Tables, method: str) -> int | None:
 async def read_buckets(
     ctx: PollContext,
     key: TargetKey,
-    method: str,
+    kind: kinds.Kind,
     fetch: Callable[[Window], Awaitable[Tables]],
 ) -> tuple[ReadPlan, int, Tables]:
     """Read the poll's windows at the width the target's answers come in.
@@ -121,7 +121,8 @@ async def read_buckets(
     to its width, so the oldest coarse bucket is read whole; the store keeps the width for
     the next polls.
     """
-    width = ctx.bucket_width or MINUTE
+    width = ctx.bucket_width or kind.bucket_seconds or MINUTE
+    method = kind.methods[0]
     for _ in range(len(BUCKET_SECONDS)):
         plan = bucket_plan(ctx, width)
         tables: Tables = []
@@ -192,7 +193,7 @@ class AppStatsCollector:
     @property
     def key(self) -> TargetKey:
         """``app_stats`` / the app code."""
-        return TargetKey("app_stats", self.app)
+        return TargetKey(kinds.APP_STATS.name, self.app)
 
     def series(self, scope: str, action: str) -> Series | None:
         """The counter of one (scope, action), None for actions we do not export."""
@@ -210,7 +211,7 @@ class AppStatsCollector:
                 ("messages", stats.messages),
             ]
 
-        plan, width, tables = await read_buckets(ctx, self.key, "getAppStats", fetch)
+        plan, width, tables = await read_buckets(ctx, self.key, kinds.APP_STATS, fetch)
         found: list[tuple[Series, int, int]] = []
         for scope, table in tables:
             for row in table.rows:
@@ -232,7 +233,7 @@ class CampaignCollector:
     @property
     def key(self) -> TargetKey:
         """``campaign`` / the campaign code."""
-        return TargetKey("campaign", self.campaign)
+        return TargetKey(kinds.CAMPAIGN.name, self.campaign)
 
     def series(self, row: StatRow) -> Series | None:
         """The counter of a row's action and platform."""
@@ -256,7 +257,7 @@ class CampaignCollector:
             )
             return [("response", stats.table)]
 
-        plan, width, tables = await read_buckets(ctx, self.key, "getCampaignStats", fetch)
+        plan, width, tables = await read_buckets(ctx, self.key, kinds.CAMPAIGN, fetch)
         found: list[tuple[Series, int, int]] = []
         for _, table in tables:
             for row in table.rows:
@@ -278,7 +279,7 @@ class EventCollector:
     @property
     def key(self) -> TargetKey:
         """``events`` / ``APP/event``."""
-        return TargetKey("events", f"{self.app}/{self.event}")
+        return TargetKey(kinds.EVENTS.name, f"{self.app}/{self.event}")
 
     async def collect(self, ctx: PollContext) -> Observation:
         """Read from the start of the hour ``lookback`` ago and count each hourly bucket.
@@ -324,7 +325,7 @@ class MessageCollector:
     @property
     def key(self) -> TargetKey:
         """``message`` / the message code."""
-        return TargetKey("message", self.message)
+        return TargetKey(kinds.MESSAGE.name, self.message)
 
     async def collect(self, ctx: PollContext) -> Observation:
         """Sum the message's rows per action (and platform) into lifetime totals."""
@@ -366,7 +367,7 @@ class SubscribersCollector:
     @property
     def key(self) -> TargetKey:
         """``subscribers`` / the app code."""
-        return TargetKey("subscribers", self.app)
+        return TargetKey(kinds.SUBSCRIBERS.name, self.app)
 
     async def collect(self, ctx: PollContext) -> Observation:
         """Read the current figures and publish them as gauges."""
@@ -408,7 +409,7 @@ class TagCollector:
     @property
     def key(self) -> TargetKey:
         """``tag`` / ``APP/tag`` or the account-wide tag name."""
-        return TargetKey("tag", f"{self.app}/{self.tag}" if self.app else self.tag)
+        return TargetKey(kinds.TAG.name, f"{self.app}/{self.tag}" if self.app else self.tag)
 
     async def collect(self, ctx: PollContext) -> Observation:
         """Download the tag's value counts; keep the top ``max_values``, sum the rest."""

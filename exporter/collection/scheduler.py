@@ -1,13 +1,14 @@
-"""The collection loop: every target polled every interval, decoupled from scrapes.
+"""The collection loop: every target polled at its kind's interval, decoupled from scrapes.
 
-One asyncio task per target, started at evenly spread offsets over the interval so the
-API sees a steady trickle rather than a burst. A target's polls never overlap (its task
-runs them one after another), and a slow or failing target delays no other.
+One asyncio task per target. The targets of each kind start at evenly spread offsets over
+the shorter of their interval and the collection interval, so the API sees a steady trickle
+rather than a burst and readiness never waits for a long interval. A target's polls never
+overlap (its task runs them one after another), and a slow or failing target delays no other.
 """
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, tzinfo
 
 import structlog
@@ -34,6 +35,7 @@ class Scheduler:
         client: PushwooshClient,
         clock: Clock,
         interval: float,
+        intervals: Mapping[str, float] | None = None,
         lookback: float,
         max_catchup: float,
         after_poll: Callable[[], Awaitable[None]] | None = None,
@@ -43,6 +45,7 @@ class Scheduler:
         self.client = client
         self.clock = clock
         self.interval = interval
+        self.intervals = dict(intervals or {})
         self.lookback = lookback
         self.max_catchup = max_catchup
         self.timezone = timezone
@@ -50,6 +53,10 @@ class Scheduler:
         self._tasks: dict[TargetKey, tuple[Collector, asyncio.Task[None]]] = {}
         self._failing: dict[TargetKey, str] = {}
         self._from_future: set[TargetKey] = set()
+
+    def interval_of(self, kind: str) -> float:
+        """Seconds between two polls of a target of ``kind``."""
+        return self.intervals.get(kind, self.interval)
 
     @property
     def collectors(self) -> list[Collector]:
@@ -71,11 +78,16 @@ class Scheduler:
                 self._failing.pop(key, None)
                 self._from_future.discard(key)
         self.store.set_targets(wanted)
-        new = [c for key, c in wanted.items() if key not in self._tasks]
-        for i, collector in enumerate(new):
-            offset = self.interval * i / len(new)
-            task = asyncio.create_task(self._run(collector, offset), name=str(collector.key))
-            self._tasks[collector.key] = (collector, task)
+        new: dict[str, list[Collector]] = {}
+        for key, collector in wanted.items():
+            if key not in self._tasks:
+                new.setdefault(key.collector, []).append(collector)
+        for kind, group in new.items():
+            spread = min(self.interval_of(kind), self.interval)
+            for i, collector in enumerate(group):
+                offset = spread * i / len(group)
+                task = asyncio.create_task(self._run(collector, offset), name=str(collector.key))
+                self._tasks[collector.key] = (collector, task)
 
     async def stop(self) -> None:
         """Cancel every poll and wait for the tasks to end."""
@@ -86,14 +98,15 @@ class Scheduler:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run(self, collector: Collector, offset: float) -> None:
+        interval = self.interval_of(collector.key.collector)
         await self.clock.sleep(offset)
         next_at = self.clock.now()
         while True:
             await self.poll_once(collector)
-            next_at += self.interval
+            next_at += interval
             now = self.clock.now()
             if next_at < now:  # the poll overran: skip the missed ticks, keep the phase
-                next_at += math.ceil((now - next_at) / self.interval) * self.interval
+                next_at += math.ceil((now - next_at) / interval) * interval
             await self.clock.sleep(next_at - now)
 
     async def poll_once(self, collector: Collector) -> bool:

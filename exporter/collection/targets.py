@@ -3,7 +3,9 @@
 import hashlib
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from exporter.collection.collectors import (
     AppStatsCollector,
@@ -16,6 +18,8 @@ from exporter.collection.collectors import (
 )
 from exporter.collection.windows import HOUR, MAX_MINUTELY_SPAN, MINUTE
 from exporter.config import Config
+from exporter.durations import format_duration
+from exporter.kinds import KINDS
 from exporter.pushwoosh.models import EventAttribute
 from exporter.store import TargetKey
 
@@ -74,22 +78,22 @@ def build_collectors(config: Config, shard: Shard | None = None) -> list[Collect
     return [c for c in found if shard.owns(c.key)]
 
 
-SCHEDULED_CALLS = 2.1
-"""API calls one poll of a scheduled method costs: the request and, on average, about 1.1
-getResults (``bench.api_calls`` measures 2.06 to 2.13)."""
-CALLS_PER_POLL = {"subscribers": 1.0, "tag": SCHEDULED_CALLS + 1.0}
-"""Methods that differ: subscribers are synchronous; a tag poll also downloads its CSV."""
-
-
 @dataclass(frozen=True, slots=True)
 class ApiBudget:
-    """What one collection cycle of some collectors costs against the request limit."""
+    """What polling some collectors costs against this replica's share of the request limit.
 
-    calls: float
-    """Expected API calls per cycle in steady state."""
-    allowed: float
-    """Requests the limit allows in one interval."""
-    per_minute: int
+    ``pushwoosh.max_requests_per_minute`` is the account's budget: with ``--shard=i/n``
+    each of the n replicas spends 1/n of it.
+    """
+
+    by_kind: Mapping[str, float]
+    """API calls a minute in steady state, by collector kind."""
+    intervals: Mapping[str, float]
+    """Seconds between polls, by collector kind present."""
+    limit: float
+    """Requests a minute this replica may make."""
+    account_limit: int
+    shards: int
     interval: float
     longest_interval: float
     """The longest interval that keeps each poll to one read (``3h - lookback``) and within
@@ -102,36 +106,87 @@ class ApiBudget:
         per_minute: int,
         interval: float,
         *,
+        intervals: Mapping[str, float] | None = None,
+        shards: int = 1,
         lookback: float = 15 * MINUTE,
         max_catchup: float = 6 * HOUR,
     ) -> "ApiBudget":
-        """The budget of polling ``collectors`` every ``interval`` seconds."""
-        calls = sum(CALLS_PER_POLL.get(c.key.collector, SCHEDULED_CALLS) for c in collectors)
+        """The budget of polling ``collectors``, each kind at its interval (``intervals``,
+        else ``interval`` seconds), with ``per_minute`` shared by ``shards`` replicas."""
+        overrides = intervals or {}
+        by_kind: dict[str, float] = {}
+        every: dict[str, float] = {}
+        for collector in collectors:
+            kind = KINDS[collector.key.collector]
+            every[kind.name] = overrides.get(kind.name, interval)
+            per_poll = kind.calls_per_poll * 60.0 / every[kind.name]
+            by_kind[kind.name] = by_kind.get(kind.name, 0.0) + per_poll
         longest = min(MAX_MINUTELY_SPAN - lookback, max_catchup)
-        return cls(calls, per_minute * interval / 60.0, per_minute, interval, longest)
+        return cls(by_kind, every, per_minute / shards, per_minute, shards, interval, longest)
+
+    @property
+    def per_minute(self) -> float:
+        """API calls a minute all the collectors need in steady state."""
+        return sum(self.by_kind.values())
 
     @property
     def exceeded(self) -> bool:
-        """True when a cycle cannot finish within the interval."""
-        return self.calls > self.allowed
+        """True when the polls cannot keep to their intervals within the limit."""
+        return self.per_minute > self.limit
 
     def advice(self) -> str:
-        """One line: what the limit makes of the interval, and the ways out."""
-        cycle = self.calls / self.per_minute * 60.0
-        interval = _up(cycle * 1.1)
-        ways = [
+        """One line: what the limit makes of the intervals, and the ways out, the
+        recommended per-collector intervals first."""
+        share = f"max_requests_per_minute {self.account_limit}"
+        if self.shards > 1:
+            share += f" shared by {self.shards} shards"
+        ways = []
+        slower = self._recommended_overrides()
+        if slower:
+            saved = self._with(slower)
+            settings = ", ".join(f"{k}: {format_duration(v)}" for k, v in slower.items())
+            ways.append(
+                f"set collection.intervals {{{settings}}} (about {saved:.0f} calls a minute)"
+            )
+        interval = self._interval_that_fits()
+        if interval is not None and interval <= self.longest_interval:
+            ways.append(f"raise collection.interval to {interval}s")
+        ways.append(
             f"raise pushwoosh.max_requests_per_minute to "
-            f"{_up(self.calls * 1.1 * 60.0 / self.interval)} if the account allows it",
-            "split the targets over replicas with --shard (each replica has its own limit, "
-            "the account sees their sum)",
-        ]
-        if interval <= self.longest_interval:
-            ways.insert(0, f"raise collection.interval to {interval}s")
-        return (
-            f"about {self.calls:.0f} API calls per cycle but max_requests_per_minute "
-            f"{self.per_minute} allows {self.allowed:.0f} per {self.interval:g} s interval, so "
-            f"each cycle takes about {cycle:.0f} s: " + ", or ".join(ways)
+            f"{_up(self.per_minute * 1.1 * self.shards)} if the account allows it"
         )
+        return (
+            f"about {self.per_minute:.0f} API calls a minute but {share} allows"
+            f" {self.limit:.0f} to this replica, so each poll comes about"
+            f" {self.per_minute / self.limit:.1f} times later than its interval: "
+            + ", or ".join(ways)
+        )
+
+    def _recommended_overrides(self) -> dict[str, timedelta]:
+        """The shipped intervals of the kinds polled more often than recommended."""
+        found = {}
+        for name in self.by_kind:
+            recommended = KINDS[name].recommended_interval
+            if recommended and self.intervals[name] < recommended.total_seconds():
+                found[name] = recommended
+        return found
+
+    def _with(self, slower: Mapping[str, timedelta]) -> float:
+        """Calls a minute with ``slower`` intervals for some kinds."""
+        return sum(
+            calls * self.intervals[name] / slower[name].total_seconds() if name in slower else calls
+            for name, calls in self.by_kind.items()
+        )
+
+    def _interval_that_fits(self) -> int | None:
+        """The collection interval that brings the calls within the limit with a 10% margin
+        (the kinds with their own interval keep it); None if those alone exceed it."""
+        own = sum(c for k, c in self.by_kind.items() if self.intervals[k] != self.interval)
+        scaled = sum(c for k, c in self.by_kind.items() if self.intervals[k] == self.interval)
+        room = self.limit / 1.1 - own
+        if scaled == 0 or room <= 0:
+            return None
+        return _up(scaled * self.interval / room)
 
 
 def _up(value: float) -> int:

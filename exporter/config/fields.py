@@ -5,6 +5,7 @@ below the value being validated (a duplicate inside a list), ``ctx["at"]`` holds
 the path and ``ctx["first"]`` the path of the first occurrence, both relative to the value.
 """
 
+import difflib
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from exporter.durations import Duration, format_duration
+from exporter.kinds import KINDS
 from exporter.platforms import PLATFORM_NAMES
 
 _PLATFORM_CODES = {name: code for code, name in PLATFORM_NAMES.items()}
@@ -69,6 +71,27 @@ HttpUrl = Annotated[
     WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https?://[^/]"}),
 ]
 """An ``http://`` or ``https://`` URL, kept as written."""
+
+
+def _known_kinds(intervals: dict[str, timedelta]) -> dict[str, timedelta]:
+    for name in intervals:
+        if name not in KINDS:
+            close = difflib.get_close_matches(name, KINDS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise PydanticCustomError(
+                "unknown_collector",
+                "unknown collector {name}: {hint}the keys are {known}",
+                {"name": repr(name), "hint": hint, "known": ", ".join(KINDS), "at": (name,)},
+            )
+    return intervals
+
+
+CollectorIntervals = Annotated[
+    dict[str, Annotated[Duration, at_least(timedelta(seconds=1))]],
+    AfterValidator(_known_kinds),
+    Field(json_schema_extra={"propertyNames": {"enum": list(KINDS)}}),
+]
+"""Intervals by collector kind name (``events: 5m``)."""
 
 
 def _time_zone(value: str) -> str:

@@ -50,6 +50,7 @@ _OURS = {
     "no_targets",
     "attribute_values",
     "timezone",
+    "unknown_collector",
 }
 """Error types raised by our own validators, whose messages are already sentences."""
 
@@ -63,6 +64,7 @@ _NO_VALUE_SHOWN = {
     "nothing",
     "no_targets",
     "attribute_values",
+    "unknown_collector",
 }
 """Error types where "(got ...)" would be noise, or (unknown keys) must never appear."""
 

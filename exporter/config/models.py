@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from exporter.config.fields import (
+    CollectorIntervals,
     HttpUrl,
     Platform,
     PositiveDuration,
@@ -200,6 +201,8 @@ class CollectionSettings(BaseModel):
 
     interval: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(seconds=60)
     """How often each target is polled."""
+    intervals: CollectorIntervals = {}
+    """Per collector (keys: the collector label values), an interval other than ``interval``."""
     lookback: Annotated[PositiveDuration, at_most(MAX_LOOKBACK)] = timedelta(minutes=15)
     """How much history each poll re-reads, for late data; at most 3h."""
     max_catchup: Duration = timedelta(hours=6)
@@ -217,7 +220,23 @@ class CollectionSettings(BaseModel):
                     "at": ("max_catchup",),
                 },
             )
+        for name, interval in self.intervals.items():
+            if interval > self.max_catchup:
+                raise PydanticCustomError(
+                    "bound",
+                    "must be at most max_catchup, {limit} (got {got}): a poll reads back to the"
+                    " previous one at most that far",
+                    {
+                        "limit": format_duration(self.max_catchup),
+                        "got": format_duration(interval),
+                        "at": ("intervals", name),
+                    },
+                )
         return self
+
+    def interval_of(self, kind: str) -> timedelta:
+        """The interval of the collectors of ``kind``."""
+        return self.intervals.get(kind, self.interval)
 
 
 class Config(BaseModel):

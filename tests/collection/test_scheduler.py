@@ -18,6 +18,7 @@ class ScriptedCollector:
     name: str
     clock: VirtualClock
     duration: float = 1.0
+    kind: str = "app_stats"
     fail: bool = False
     starts: list[float] = field(default_factory=list)
     running: int = 0
@@ -25,7 +26,7 @@ class ScriptedCollector:
 
     @property
     def key(self) -> TargetKey:
-        return TargetKey("app_stats", self.name)
+        return TargetKey(self.kind, self.name)
 
     async def collect(self, ctx: PollContext) -> Observation:
         self.starts.append(ctx.now)
@@ -111,3 +112,26 @@ async def test_update_keeps_unchanged_targets_and_swaps_the_rest(clock: VirtualC
     assert removed.starts == [1030.0, 1090.0]
     assert added.starts[0] == 1100.0
     assert set(store.snapshot().targets) == {kept.key, added.key}
+
+
+async def test_each_kind_is_polled_at_its_own_interval(clock: VirtualClock) -> None:
+    store = Store()
+    scheduler = Scheduler(
+        store=store,
+        client=None,  # type: ignore[arg-type]  # scripted collectors never call the API
+        clock=clock,
+        interval=2.0,
+        intervals={"events": 20.0},
+        lookback=900.0,
+        max_catchup=3600.0,
+    )
+    stats = [ScriptedCollector(f"APP{i}", clock, duration=0.1) for i in range(2)]
+    events = [ScriptedCollector(f"APP{i}/E", clock, duration=0.1, kind="events") for i in range(4)]
+    scheduler.start([*stats, *events])
+    await clock.advance_to(1000.0 + 200.0 - 0.01)
+    await scheduler.stop()
+    assert [len(c.starts) for c in stats] == [100, 100]
+    assert [len(c.starts) for c in events] == [10, 10, 10, 10]
+    # First polls of the slow kind spread over the shorter interval: ready within 2 s.
+    assert [c.starts[0] - 1000.0 for c in events] == [0.0, 0.5, 1.0, 1.5]
+    assert all(b - a == 20.0 for c in events for a, b in zip(c.starts, c.starts[1:], strict=False))

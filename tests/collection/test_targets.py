@@ -1,5 +1,6 @@
 """From the config to the targets of one replica: naming and sharding."""
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -81,12 +82,27 @@ def test_shard_assignment_does_not_depend_on_the_process() -> None:
 
 
 def test_api_budget_of_the_example_config(repo_root: Path) -> None:
-    collectors = build_collectors(load_config(repo_root / "config.example.yaml"))
-    budget = ApiBudget.of(collectors, per_minute=600, interval=60.0)
-    # Seven scheduled polls (2 app stats, 2 events, 1 campaign, 2 messages) at the request
-    # plus ~1.1 getResults, two synchronous subscriber calls, two tags with their download.
-    assert budget.calls == pytest.approx(7 * 2.1 + 2 * 1 + 2 * (2.1 + 1))
-    assert budget.allowed == 600
+    config = load_config(repo_root / "config.example.yaml")
+    budget = ApiBudget.of(
+        build_collectors(config),
+        per_minute=600,
+        interval=60.0,
+        intervals={"events": 300.0, "subscribers": 300.0, "message": 300.0, "tag": 900.0},
+    )
+    # Scheduled polls cost the request plus ~1.1 getResults, a tag also its download, and
+    # subscribers one synchronous call: 2 app stats and 1 campaign every minute, 2 events,
+    # 2 messages and 2 subscribers every 5 minutes, 2 tags every 15.
+    assert budget.by_kind == pytest.approx(
+        {
+            "app_stats": 2 * 2.1,
+            "campaign": 2.1,
+            "events": 2 * 2.1 / 5,
+            "message": 2 * 2.1 / 5,
+            "subscribers": 2 * 1 / 5,
+            "tag": 2 * 3.1 / 15,
+        }
+    )
+    assert budget.limit == 600
     assert not budget.exceeded
 
 
@@ -108,39 +124,73 @@ def scale_config(apps: int, per_minute: int, interval: str) -> Config:
     )
 
 
-def test_a_config_beyond_the_request_limit_gets_advice_with_the_numbers() -> None:
+def test_a_config_beyond_the_request_limit_gets_the_recommended_intervals_first() -> None:
     config = scale_config(apps=50, per_minute=300, interval="60s")
     budget = ApiBudget.of(build_collectors(config), per_minute=300, interval=60.0)
     calls = 50 * (6 * 2.1 + 1)  # app stats and 5 events scheduled, subscribers synchronous
-    assert budget.calls == pytest.approx(calls)
+    assert budget.per_minute == pytest.approx(calls)
     assert budget.exceeded
     advice = budget.advice()
-    assert f"about {calls:.0f} API calls per cycle" in advice
-    assert "allows 300 per 60 s interval" in advice
-    assert f"each cycle takes about {calls / 300 * 60:.0f} s" in advice
-    assert "raise collection.interval to 150s" in advice  # 136 s with a 10% margin, rounded up
-    assert "max_requests_per_minute to 748 " in advice  # 680 calls a minute with a 10% margin
-    assert "--shard (each replica has its own limit, the account sees their sum)" in advice
+    assert advice.startswith(
+        f"about {calls:.0f} API calls a minute but max_requests_per_minute 300 allows 300 to"
+        f" this replica, so each poll comes about {calls / 300:.1f} times later"
+    )
+    with_recommended = 50 * (2.1 + 1 / 5 + 5 * 2.1 / 5)
+    ways = advice.split(": ", 1)[1].split(", or ")
+    assert ways == [
+        "set collection.intervals {subscribers: 5m, events: 5m}"
+        f" (about {with_recommended:.0f} calls a minute)",
+        "raise collection.interval to 150s",  # 136 s with a 10% margin, rounded up
+        "raise pushwoosh.max_requests_per_minute to 748 if the account allows it",
+    ]
+
+
+def test_shards_share_the_account_limit() -> None:
+    collectors = build_collectors(scale_config(apps=50, per_minute=900, interval="60s"))
+    alone = ApiBudget.of(collectors, per_minute=900, interval=60.0)
+    assert not alone.exceeded  # 680 calls a minute
+    shared = ApiBudget.of(collectors, per_minute=900, interval=60.0, shards=3)
+    assert shared.limit == 300
+    assert shared.exceeded
+    advice = shared.advice()
+    assert "max_requests_per_minute 900 shared by 3 shards allows 300 to this replica" in advice
+    assert "max_requests_per_minute to 2244 " in advice  # 680 a minute * 1.1, for 3 replicas
+
+
+def test_kinds_with_their_own_interval_keep_it_in_the_advice() -> None:
+    collectors = build_collectors(scale_config(apps=50, per_minute=300, interval="60s"))
+    budget = ApiBudget.of(
+        collectors, per_minute=300, interval=60.0, intervals={"events": 300.0, "subscribers": 300.0}
+    )
+    assert budget.per_minute == pytest.approx(50 * (2.1 + 1 / 5 + 5 * 2.1 / 5))
+    assert not budget.exceeded
+    tight = ApiBudget.of(
+        collectors, per_minute=200, interval=60.0, intervals={"events": 300.0, "subscribers": 300.0}
+    )
+    advice = tight.advice()
+    assert "collection.intervals" not in advice  # already at the recommended intervals
+    # 115 calls a minute of events and subscribers stay; app stats take the rest of 200/1.1.
+    assert f"raise collection.interval to {math.ceil(105 * 60 / (200 / 1.1 - 115))}s" in advice
 
 
 def test_no_interval_advice_beyond_one_read_per_poll() -> None:
-    """680 calls per cycle at 4 requests a minute: a cycle takes 170 minutes; with a 15 minute
+    """680 calls a minute at 4 requests a minute: a cycle takes 170 minutes; with a 15 minute
     lookback an interval over 2h45m would need several reads per poll (or miss data)."""
     config = scale_config(apps=50, per_minute=4, interval="60s")
     collectors = build_collectors(config)
     advice = ApiBudget.of(collectors, per_minute=4, interval=60.0, lookback=900.0).advice()
-    assert "collection.interval" not in advice
+    assert "collection.interval " not in advice
     assert "max_requests_per_minute to 748 " in advice
     short = ApiBudget.of(collectors, per_minute=10, interval=60.0, max_catchup=3600.0)
-    assert "collection.interval" not in short.advice()  # 75 minutes, beyond max_catchup
-    fits = ApiBudget.of(collectors, per_minute=100, interval=60.0)  # 408 s: one read
+    assert "collection.interval " not in short.advice()  # 75 minutes, beyond max_catchup
+    fits = ApiBudget.of(collectors, per_minute=100, interval=60.0)  # 449 s: one read
     assert "raise collection.interval to 449s" in fits.advice()
 
 
 def test_advice_rounds_up_whole_numbers_without_float_noise() -> None:
     config = scale_config(apps=1000, per_minute=6000, interval="60s")
     advice = ApiBudget.of(build_collectors(config), per_minute=6000, interval=60.0).advice()
-    assert "about 13600 API calls per cycle" in advice
+    assert "about 13600 API calls a minute" in advice
     assert "max_requests_per_minute to 14960 " in advice  # 13600 * 1.1, not 14961
     assert "collection.interval to 150s" in advice  # 136 s * 1.1 = 149.6
 
