@@ -19,6 +19,7 @@ from exporter.clock import Clock, SystemClock
 from exporter.pushwoosh import parse
 from exporter.pushwoosh.envelope import check_status, decode_json, read_envelope
 from exporter.pushwoosh.errors import ResultsTimeout
+from exporter.pushwoosh.exchange import ExchangeRecorder
 from exporter.pushwoosh.limiter import RequestLimiter
 from exporter.pushwoosh.models import (
     AppStats,
@@ -55,7 +56,8 @@ class PushwooshClient:
     ``max_concurrent`` requests in flight and ``max_per_minute`` sent in any 60 s are shared
     by all calls. Transient failures are retried up to ``max_attempts`` attempts per request
     (``retry_policy``); scheduled jobs are polled per ``poll_policy`` for at most
-    ``results_timeout`` seconds.
+    ``results_timeout`` seconds. A ``recorder`` sees every HTTP attempt with its raw
+    answer, the token removed (``--probe.dump``).
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class PushwooshClient:
         session: aiohttp.ClientSession | None = None,
         retry_policy: RetryPolicy | None = None,
         poll_policy: PollPolicy | None = None,
+        recorder: ExchangeRecorder | None = None,
     ) -> None:
         self._api_url = api_url.rstrip("/")
         self._token = token
@@ -92,6 +95,7 @@ class PushwooshClient:
             max_attempts=max_attempts,
             observer=observer,
             session=session,
+            recorder=recorder,
         )
 
     def __repr__(self) -> str:
