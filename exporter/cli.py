@@ -1,7 +1,8 @@
-"""``pushwoosh-exporter``: flags in, the exporter wired and run. Nothing else reads argv.
+"""``pushwoosh-exporter``: flags in, the exporter (or the probe) wired and run. Nothing else
+reads argv.
 
 Exit codes: 0 after SIGTERM/SIGINT, 1 for a bad config, bad flags or a missing token
-(one line on stderr, never a traceback).
+(one line on stderr, never a traceback). ``--probe``: 0 when every target succeeded, else 1.
 """
 
 import argparse
@@ -9,7 +10,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -19,6 +20,8 @@ from exporter import __version__
 from exporter.collection.targets import Shard
 from exporter.config import Config, ConfigError, load_config, load_token
 from exporter.logsetup import configure_logging
+from exporter.probe import run_probe
+from exporter.pushwoosh.dump import DumpError, DumpWriter
 from exporter.runtime import Exporter, ListenAddress
 from exporter.webconfig import WebConfigError, load_web_config
 
@@ -84,6 +87,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
     p.add_argument(
+        "--probe",
+        action="store_true",
+        help="poll every configured target once, print one line each, and exit: 0 if all "
+        "succeeded, else 1",
+    )
+    p.add_argument(
+        "--probe.dump",
+        dest="probe_dump",
+        metavar="DIR",
+        default=None,
+        help="with --probe: write every request (token removed) and raw answer to DIR, "
+        "one file per call",
+    )
+    p.add_argument(
         "--demo",
         action="store_true",
         help="run against the built-in simulator with a demo config; no account",
@@ -103,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     if not args.telemetry_path.startswith("/"):
         parser.error("--web.telemetry-path must start with '/'")
+    if args.probe_dump is not None and not args.probe:
+        parser.error("--probe.dump needs --probe")
     configure_logging("warning" if args.log_level == "warn" else args.log_level, args.log_format)
 
     if args.demo:
@@ -124,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(path)
         return config, load_token(config, os.environ)
 
+    if args.probe:
+        return probe(source, shard, Path(args.probe_dump) if args.probe_dump else None)
+
     try:
         source()
         web_config = load_web_config(Path(args.web_config)) if args.web_config else None
@@ -139,6 +161,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         web_config=web_config,
     )
     return asyncio.run(serve(exporter))
+
+
+def probe(source: Callable[[], tuple[Config, str]], shard: Shard, dump_dir: Path | None) -> int:
+    """``--probe``: load the config and token, then poll every target once."""
+    try:
+        config, token = source()
+        dump = DumpWriter.create(dump_dir) if dump_dir is not None else None
+    except (ConfigError, DumpError) as exc:
+        print(f"pushwoosh-exporter: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return asyncio.run(run_probe(config, token, shard=shard, dump=dump, out=sys.stdout))
+    except KeyboardInterrupt:
+        print("pushwoosh-exporter: probe interrupted", file=sys.stderr)
+        return 1
 
 
 async def serve(exporter: Exporter) -> int:

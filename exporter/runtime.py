@@ -196,7 +196,12 @@ class Exporter:
     def _target_rows(self) -> list[TargetRow]:
         return [
             TargetRow(
-                key.collector, key.target, v.status.up, v.status.last_success, v.status.last_error
+                key.collector,
+                key.target,
+                v.status.up,
+                v.status.last_success,
+                v.status.last_error,
+                v.status.last_error_body,
             )
             for key, v in sorted(self.store.snapshot().targets.items())
         ]

@@ -24,6 +24,8 @@ class TargetRow:
     up: bool
     last_success: float | None
     last_error: str | None
+    last_error_body: str | None = None
+    """The start of an answer that could not be read, shown under the error."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,18 +93,27 @@ def _when(seconds: float | None) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _error_cell(row: TargetRow) -> str:
+    """The last error, escaped, and under it the start of the unreadable answer, if any."""
+    cell = html.escape(row.last_error or "")
+    if row.last_error_body is not None:
+        cell += f'<br><code class="body">body: {html.escape(row.last_error_body)}</code>'
+    return cell
+
+
 def render_landing(rows: Sequence[TargetRow], telemetry_path: str) -> str:
     """The landing page: version, links, and each target's state."""
     esc = html.escape
     lines = [
         f"<tr><td>{esc(r.collector)}</td><td>{esc(r.target)}</td>"
         f"<td>{'up' if r.up else 'down'}</td><td>{_when(r.last_success)}</td>"
-        f"<td>{esc(r.last_error or '')}</td></tr>"
+        f"<td>{_error_cell(r)}</td></tr>"
         for r in rows
     ]
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Pushwoosh Exporter</title>
-<style>body{{font-family:sans-serif}}td,th{{padding:2px 8px;text-align:left}}</style></head>
+<style>body{{font-family:sans-serif}}td,th{{padding:2px 8px;text-align:left}}
+code.body{{white-space:pre-wrap;word-break:break-all}}</style></head>
 <body><h1>Pushwoosh Exporter</h1>
 <p>Version {esc(__version__)}</p>
 <ul><li><a href="{esc(telemetry_path)}">Metrics</a></li>

@@ -97,6 +97,8 @@ class TargetStatus:
     last_duration: float | None = None
     last_success: float | None = None
     last_error: str | None = None
+    last_error_body: str | None = None
+    """The start of the answer that could not be read, when that was the error."""
     newest_bucket: float | None = None
 
 
@@ -213,9 +215,16 @@ class Store:
         self._changed()
 
     def record_failure(
-        self, key: TargetKey, error: str, *, started: float, finished: float
+        self,
+        key: TargetKey,
+        error: str,
+        *,
+        started: float,
+        finished: float,
+        body: str | None = None,
     ) -> None:
-        """A failed poll: the target is down, no count changes (rule 6)."""
+        """A failed poll: the target is down, no count changes (rule 6). ``body`` is the
+        start of an answer that could not be read, to show beside the error."""
         state = self._targets.get(key)
         if state is None:
             return
@@ -227,6 +236,7 @@ class Store:
             last_duration=finished - started,
             last_success=old.last_success,
             last_error=error,
+            last_error_body=body,
             newest_bucket=old.newest_bucket,
         )
         state.view = None

@@ -16,7 +16,7 @@ import structlog
 from exporter.clock import Clock
 from exporter.collection.collectors import Collector, PollContext
 from exporter.pushwoosh.client import PushwooshClient
-from exporter.pushwoosh.errors import PushwooshError
+from exporter.pushwoosh.errors import MalformedResponse, PushwooshError
 from exporter.store import Store, TargetKey
 
 log = structlog.get_logger(__name__)
@@ -125,7 +125,7 @@ class Scheduler:
         try:
             observation = await collector.collect(ctx)
         except PushwooshError as exc:
-            self._failed(key, exc.reason, str(exc), started)
+            self._failed(key, exc.reason, str(exc), started, exc)
             ok = False
         except Exception as exc:  # a bug in one collector must not stop the others
             log.exception("poll_crashed", collector=key.collector, target=key.target)
@@ -156,9 +156,27 @@ class Scheduler:
             " time zone (an IANA name such as Europe/Berlin)",
         )
 
-    def _failed(self, key: TargetKey, reason: str, message: str, started: float) -> None:
+    def _failed(
+        self,
+        key: TargetKey,
+        reason: str,
+        message: str,
+        started: float,
+        exc: PushwooshError | None = None,
+    ) -> None:
         error = f"{reason}: {message}"
-        self.store.record_failure(key, error, started=started, finished=self.clock.now())
+        # An answer nobody predicted: show where it went wrong and what came back.
+        detail: dict[str, str] = {}
+        if exc is not None and exc.method:
+            detail["method"] = exc.method
+        if isinstance(exc, MalformedResponse):
+            if exc.path:
+                detail["path"] = exc.path
+            if exc.body_start is not None:
+                detail["body"] = exc.body_start
+        self.store.record_failure(
+            key, error, started=started, finished=self.clock.now(), body=detail.get("body")
+        )
         # One line when a target starts failing or its error changes, not one per poll.
         level = log.debug if self._failing.get(key) == error else log.warning
         level(
@@ -167,5 +185,6 @@ class Scheduler:
             target=key.target,
             reason=reason,
             error=message,
+            **detail,
         )
         self._failing[key] = error

@@ -19,6 +19,7 @@ from exporter.clock import Clock, SystemClock
 from exporter.pushwoosh import parse
 from exporter.pushwoosh.envelope import check_status, decode_json, read_envelope
 from exporter.pushwoosh.errors import ResultsTimeout
+from exporter.pushwoosh.exchange import ExchangeRecorder
 from exporter.pushwoosh.limiter import RequestLimiter
 from exporter.pushwoosh.models import (
     AppStats,
@@ -57,7 +58,8 @@ class PushwooshClient:
     by all calls. Transient failures are retried up to ``max_attempts`` attempts per request
     (``retry_policy``); scheduled jobs are polled per ``poll_policy`` for at most
     ``results_timeout`` seconds. The v1 methods' dates and times are written and read in
-    ``timezone`` (Pushwoosh does not document theirs; the v2 API's are UTC).
+    ``timezone`` (Pushwoosh does not document theirs; the v2 API's are UTC). A ``recorder``
+    sees every HTTP attempt with its raw answer, the token removed (``--probe.dump``).
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class PushwooshClient:
         retry_policy: RetryPolicy | None = None,
         poll_policy: PollPolicy | None = None,
         timezone: tzinfo = UTC,
+        recorder: ExchangeRecorder | None = None,
     ) -> None:
         self._api_url = api_url.rstrip("/")
         self._tz = timezone
@@ -96,6 +99,7 @@ class PushwooshClient:
             max_attempts=max_attempts,
             observer=observer,
             session=session,
+            recorder=recorder,
         )
 
     def __repr__(self) -> str:

@@ -10,6 +10,9 @@ HTTP 401/403, ``status_code`` 403, 210 about the token  :class:`AuthError`
 HTTP 400/404 (other 4xx), other ``status_code`` 210     :class:`ArgumentError`
 not JSON, not an envelope, unknown ``status_code``     :class:`MalformedResponse`
 =====================================================  ===================
+
+A :class:`MalformedResponse` raised here names its JSON path the way the parsers do:
+``body`` is the whole answer, ``status_code`` and ``error.code`` the envelope's fields.
 """
 
 import json
@@ -51,25 +54,29 @@ def decode_json(method: str, body: bytes) -> object:
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
-        raise MalformedResponse(f"body is not JSON ({len(body)} bytes)", method=method) from None
+        raise MalformedResponse(
+            f"body is not JSON ({len(body)} bytes)", method=method, path="body"
+        ) from None
 
 
 def read_envelope(method: str, document: object) -> Envelope:
     """The envelope of a 1.3 answer: the current shape or the legacy ``error``/``json_data``."""
     if not isinstance(document, dict):
-        raise MalformedResponse("answer is not a JSON object", method=method)
+        raise MalformedResponse("body is not a JSON object", method=method, path="body")
     if "status_code" in document:
-        code = _status_code(method, document["status_code"])
+        code = _status_code(method, document["status_code"], "status_code")
         message = _text(document.get("status_message"))
         return Envelope(code, message, document.get("response"))
     error = document.get("error")
     if isinstance(error, dict) and "code" in error:
-        code = _status_code(method, error["code"])
+        code = _status_code(method, error["code"], "error.code")
         # The legacy envelope says OK with code 0.
         return Envelope(
             OK if code == 0 else code, _text(error.get("message")), document.get("json_data")
         )
-    raise MalformedResponse("answer has neither status_code nor error", method=method)
+    raise MalformedResponse(
+        "body has neither status_code nor error.code", method=method, path="body"
+    )
 
 
 def check_status(method: str, envelope: Envelope, *, pending_ok: bool = False) -> bool:
@@ -90,7 +97,7 @@ def check_status(method: str, envelope: Envelope, *, pending_ok: bool = False) -
         raise ArgumentError(detail, method=method)
     if code >= 500:
         raise ServerError(detail, method=method)
-    raise MalformedResponse(f"unexpected {detail}", method=method)
+    raise MalformedResponse(f"unexpected {detail}", method=method, path="status_code")
 
 
 def http_error(
@@ -111,7 +118,7 @@ def http_error(
         return AuthError(detail, method=method)
     if 400 <= status < 500:
         return ArgumentError(detail, method=method)
-    return MalformedResponse(f"unexpected {detail}", method=method)
+    return MalformedResponse(f"unexpected {detail}", method=method, path="")
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -134,14 +141,12 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, seconds)
 
 
-def _status_code(method: str, value: object) -> int:
-    if isinstance(value, bool):
-        raise MalformedResponse("status_code is not a number", method=method)
-    if isinstance(value, int):
+def _status_code(method: str, value: object, where: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and re.fullmatch(r"[ \t]*[0-9]{1,9}[ \t]*", value):
         return int(value)
-    raise MalformedResponse("status_code is not a number", method=method)
+    raise MalformedResponse(f"{where} is not a number", method=method, path=where)
 
 
 def _body_message(body: bytes) -> str:

@@ -92,3 +92,45 @@ def test_bad_web_config_is_one_line(tmp_path: Path, repo_root: Path) -> None:
     assert result.returncode == 1
     assert "cannot load TLS files" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_probe_without_a_token_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("applications:\n  - code: ABCDE-12345\n")
+    result = run(f"--config.file={path}", "--probe")
+    assert (result.returncode, result.stdout) == (1, "")
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "PUSHWOOSH_API_TOKEN" in lines[0]
+
+
+def test_probe_with_a_bad_config_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("collection:\n  lookback: 4h\napplications:\n  - code: A\n")
+    result = run(f"--config.file={path}", "--probe", env={"PUSHWOOSH_API_TOKEN": TOKEN})
+    assert (result.returncode, result.stdout) == (1, "")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "collection.lookback" in result.stderr
+
+
+def test_probe_dump_needs_probe() -> None:
+    result = run("--probe.dump=somewhere")
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "--probe.dump needs --probe" in result.stderr
+
+
+def test_probe_refuses_a_dump_directory_that_holds_files(tmp_path: Path, repo_root: Path) -> None:
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "0001-getAppStats.json").write_text("{}")
+    result = run(
+        f"--config.file={repo_root / 'config.example.yaml'}",
+        "--probe",
+        f"--probe.dump={dump}",
+        env={"PUSHWOOSH_API_TOKEN": TOKEN},
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "is not empty" in result.stderr
+    assert [p.name for p in dump.iterdir()] == ["0001-getAppStats.json"]

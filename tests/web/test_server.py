@@ -19,6 +19,14 @@ class Hooks:
         self.rows = [
             TargetRow("app_stats", "ABCDE-12345", True, 1_764_324_000.0, None),
             TargetRow("events", "ABCDE-12345/<b>x</b>", False, None, "auth: Account not found"),
+            TargetRow(
+                "campaign",
+                "C1",
+                False,
+                None,
+                "malformed: getCampaignStats: response.rows is not a list",
+                '<script>alert("rows")</script>',
+            ),
         ]
 
     async def render(self, accept: str | None, encoding: str | None) -> tuple[bytes, str, bool]:
@@ -89,3 +97,15 @@ async def test_landing_page_lists_targets_escaped(served: Served) -> None:
     assert "&lt;b&gt;x&lt;/b&gt;" in page
     assert "<b>x</b>" not in page
     assert "auth: Account not found" in page
+
+
+async def test_landing_page_shows_the_start_of_an_unreadable_answer_escaped(
+    served: Served,
+) -> None:
+    _, session, url = served
+    async with session.get(f"{url}/") as r:
+        page = await r.text()
+    assert "malformed: getCampaignStats: response.rows is not a list" in page
+    assert "body: &lt;script&gt;alert(&quot;rows&quot;)&lt;/script&gt;" in page
+    assert "<script>" not in page
+    assert page.count("body: ") == 1, "only the target whose answer was unreadable"

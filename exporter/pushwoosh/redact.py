@@ -1,0 +1,61 @@
+"""Keeping the API token out of everything the client shows: error text, bodies, dumps.
+
+The token travels in every v1 request (``auth``) and in the v2 ``Authorization`` header, and
+an answer may quote it back. Whatever the client hands on for people to read (an error's
+message, the start of a body, a recorded exchange) goes through a :class:`TokenScrubber`
+first, which replaces the token with :data:`TOKEN_MARK` in every form it may take in a body.
+"""
+
+import json
+
+TOKEN_MARK = "<token>"
+BODY_START_BYTES = 300
+"""How much of an unexpected body an error shows."""
+
+
+class TokenScrubber:
+    """Replaces one secret, as written plainly or JSON-escaped, with :data:`TOKEN_MARK`."""
+
+    def __init__(self, secret: str) -> None:
+        forms: set[str] = set()
+        if secret:
+            escaped = json.dumps(secret)[1:-1]
+            # JSON may escape non-ASCII (or not) and "/" (PHP does by default).
+            forms = {secret, escaped, escaped.replace("/", "\\/")}
+            forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+        # Longest first, so a form that contains another is replaced whole.
+        self._text = sorted(forms, key=len, reverse=True)
+        self._bytes = [form.encode() for form in self._text]
+
+    def clean_text(self, value: str) -> str:
+        """``value`` with every form of the secret replaced."""
+        for form in self._text:
+            if form in value:
+                value = value.replace(form, TOKEN_MARK)
+        return value
+
+    def clean_bytes(self, data: bytes) -> bytes:
+        """``data`` with every form of the secret replaced."""
+        mark = TOKEN_MARK.encode()
+        for form in self._bytes:
+            if form in data:
+                data = data.replace(form, mark)
+        return data
+
+    def clean_json(self, value: object) -> object:
+        """A copy of a JSON value with the secret replaced in every key and string."""
+        if isinstance(value, str):
+            return self.clean_text(value)
+        if isinstance(value, dict):
+            return {self.clean_text(str(k)): self.clean_json(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.clean_json(item) for item in value]
+        return value
+
+    def body_start(self, body: bytes, limit: int = BODY_START_BYTES) -> str:
+        """The first ``limit`` bytes of ``body`` as text, the secret removed.
+
+        The whole body is scrubbed before it is clipped: clipping first could cut the
+        token at the border, and its first half would no longer match anything.
+        """
+        return self.clean_bytes(body)[:limit].decode("utf-8", errors="replace")
