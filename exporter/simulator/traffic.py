@@ -12,6 +12,16 @@ import math
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
+
+from exporter.simulator.attributes import (
+    GENERATED,
+    Attributes,
+    Filter,
+    generated_codes,
+    matches,
+    trigger_code,
+)
 
 MINUTE = 60
 HOUR = 3600
@@ -36,6 +46,8 @@ CAMPAIGN_PLATFORMS = {1: 0.4, 3: 0.5, 11: 0.1}
 MESSAGE_PLATFORMS = {1: 400, 3: 600}
 NET_REGISTRATIONS = APP_RATES[("devices", "register")] - APP_RATES[("devices", "unregister")]
 SUBSCRIBER_BASE = 20000
+CODES_LIMIT = 200_000
+"""Buckets whose trigger attributes are remembered; the memo starts over beyond this."""
 _OMEGA = 2 * math.pi / 86400
 _PHASE = 2 * math.pi * 9.0 / 24.0
 
@@ -81,7 +93,7 @@ class Injected:
     bucket: int
     recorded_at: float
     count: int
-    pro: bool = False
+    attributes: Attributes = ()
 
 
 class Traffic:
@@ -93,6 +105,7 @@ class Traffic:
         self.enabled = enabled
         self.scales = scales
         self.injected: dict[Key, list[Injected]] = defaultdict(list)
+        self._codes: dict[tuple[Key, int], bytes] = {}
 
     def rate(self, key: Key, b: int) -> float:
         """Mean events per minute of ``key`` in the minute starting at ``b``."""
@@ -129,25 +142,41 @@ class Traffic:
         seen = on_time if t >= b + MINUTE else int(on_time * (t - b) / MINUTE)
         return seen + (late if t >= b + delay * MINUTE else 0)
 
-    def pro_share(self, key: Key, b: int) -> float:
-        """Share of an event's triggers carrying plan=pro in bucket ``b``."""
-        return 0.2 + 0.3 * unit(self.seed, key_id(key), b, 6)
+    def trigger_codes(self, key: Key, b: int) -> bytes:
+        """The attributes of every generated trigger of bucket ``b``, in arrival order, one
+        :func:`trigger_code` per byte: triggers seen by any time are a prefix of it."""
+        codes = self._codes.get((key, b))
+        if codes is None:
+            on_time, late, _ = self.final(key, b)
+            k = key_id(key)
+            codes = bytes(
+                trigger_code(tuple(unit(self.seed, k, b, 7 + j, i) for j in range(len(GENERATED))))
+                for i in range(on_time + late)
+            )
+            if len(self._codes) >= CODES_LIMIT:
+                self._codes.clear()
+            self._codes[(key, b)] = codes
+        return codes
 
-    def count(self, key: Key, b: int, t: float, plan: str | None = None) -> int:
-        """What the API reports for bucket ``b`` of ``key`` at time ``t``."""
+    def count(self, key: Key, b: int, t: float, wanted: Filter | None = None) -> int:
+        """What the API reports for bucket ``b`` of ``key`` at time ``t``; ``wanted`` counts
+        only the event triggers whose attributes match it."""
         generated = self.generated(key, b, t)
-        if plan is not None:
-            pro = int(generated * self.pro_share(key, b))
-            generated = pro if plan == "pro" else generated - pro if plan == "free" else 0
+        if wanted is not None and generated:
+            if key[0] == "event":
+                codes = self.trigger_codes(key, b)
+                generated = sum(codes.count(c, 0, generated) for c in _codes_of(wanted))
+            else:
+                generated = 0  # only event triggers carry attributes
         extra = sum(
             i.count
             for i in self.injected.get(key, ())
-            if i.bucket == b and i.recorded_at <= t and (plan is None or i.pro == (plan == "pro"))
+            if i.bucket == b and i.recorded_at <= t and matches(i.attributes, wanted)
         )
         return generated + extra
 
     def buckets(
-        self, key: Key, start: float, end: float, t: float, plan: str | None = None
+        self, key: Key, start: float, end: float, t: float, wanted: Filter | None = None
     ) -> dict[int, int]:
         """Non-zero minute buckets with start in [floor(start), end], as seen at ``t``."""
         first = max(int(start) // MINUTE * MINUTE, self.origin if self.enabled else 0)
@@ -159,7 +188,7 @@ class Traffic:
             for i in self.injected.get(key, ())
             if start // MINUTE * MINUTE <= i.bucket <= end
         )
-        found = {b: self.count(key, b, t, plan) for b in sorted(minutes)}
+        found = {b: self.count(key, b, t, wanted) for b in sorted(minutes)}
         return {b: n for b, n in found.items() if n}
 
     def truth(
@@ -168,9 +197,11 @@ class Traffic:
         after: float,
         until: float,
         bucket_from: float = 0.0,
-        plan: str | None = None,
+        wanted: Filter | None = None,
+        bucket_before: float = math.inf,
     ) -> int:
-        """Events recorded in (after, until] in buckets starting at or after ``bucket_from``."""
+        """Events recorded in (after, until] in the minute buckets starting in
+        [bucket_from, bucket_before), narrowed by the attribute filter ``wanted``."""
         # Generated buckets older than the longest lateness were final before ``after``,
         # and there are none before the origin.
         oldest = int(max(bucket_from, after - 10 * MINUTE, self.origin)) // MINUTE * MINUTE
@@ -179,12 +210,17 @@ class Traffic:
         minutes = set(range(oldest, int(until) + 1, MINUTE)) if self.enabled else set()
         minutes.update(i.bucket for i in self.injected.get(key, ()) if i.bucket >= bucket_from)
         return sum(
-            self.count(key, b, until, plan) - self.count(key, b, after, plan) for b in minutes
+            self.count(key, b, until, wanted) - self.count(key, b, after, wanted)
+            for b in minutes
+            if b < bucket_before
         )
 
-    def inject(self, key: Key, bucket: int, now: float, count: int, pro: bool = False) -> None:
-        """Record ``count`` events of ``key`` in ``bucket`` from ``now`` on."""
-        self.injected[key].append(Injected(bucket // MINUTE * MINUTE, now, count, pro))
+    def inject(
+        self, key: Key, bucket: int, now: float, count: int, attributes: Attributes = ()
+    ) -> None:
+        """Record ``count`` events of ``key`` in ``bucket`` from ``now`` on, carrying
+        ``attributes`` (event triggers only)."""
+        self.injected[key].append(Injected(bucket // MINUTE * MINUTE, now, count, attributes))
 
     def message_total(self, code: str, action: str, platform: int, created: int, t: float) -> int:
         """Lifetime count of a message's action on one platform by time ``t``."""
@@ -203,20 +239,19 @@ class Traffic:
         return base + sum(i.count for i in self.injected.get(key, ()) if i.recorded_at <= t)
 
     def message_hours(
-        self, code: str, action: str, platform: int, created: int, t: float
+        self, code: str, action: str, platform: int, created: int, t: float, starts: list[int]
     ) -> dict[int, int]:
-        """A message's counts per hour since it was created, as seen at ``t``."""
+        """A message's counts per bucket, as seen at ``t``: ``starts`` are the buckets'
+        starts (Unix seconds, ascending, the first holding ``created``), each bucket ending
+        where the next starts."""
         rows: dict[int, int] = {}
-        start = created // HOUR * HOUR
-        for hour in range(start, int(t) + 1, HOUR):
-            before = (
-                self.message_total(code, action, platform, created, hour - 1e-6)
-                if hour > start
-                else 0
-            )
-            upto = self.message_total(code, action, platform, created, min(t, hour + HOUR - 1e-6))
+        before = 0
+        for i, start in enumerate(starts):
+            end = starts[i + 1] - 1e-6 if i + 1 < len(starts) else t
+            upto = self.message_total(code, action, platform, created, min(t, end))
             if upto - before:
-                rows[hour] = upto - before
+                rows[start] = upto - before
+            before = upto
         return rows
 
     def subscribers(self, code: str, platform: int, weight: float, t: float) -> int:
@@ -239,3 +274,9 @@ class Traffic:
         """The modelled platforms of a campaign or message, and any other with injections."""
         injected = {int(k[3]) for k in self.injected if k[0] == kind and k[1] == code}
         return sorted(set(modelled) | injected)
+
+
+@lru_cache(maxsize=256)
+def _codes_of(wanted: Filter) -> frozenset[bytes]:
+    """The codes of generated triggers ``wanted`` counts, each as one byte for bytes.count."""
+    return frozenset(bytes([c]) for c in generated_codes(wanted) or ())
