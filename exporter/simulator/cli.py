@@ -12,16 +12,16 @@ from exporter.simulator.periods import FORCED_FORMATTERS, zone_info
 from exporter.simulator.server import start_simulator
 from exporter.simulator.settings import Faults, SimulatorSettings
 
-SHAPE_SWITCHES = (
-    "omit_empty_scopes",
-    "split_rows",
-    "zero_rows",
-    "null_response",
-    "conversion_delivery",
-    "event_hours_to_now",
-    "string_counts",
-    "legacy_envelope",
-)
+SHAPE_SWITCHES = {
+    "omit_empty_scopes": "getAppStats leaves out scopes without events",
+    "split_rows": "each row counting 2 or more comes as two rows of the same bucket",
+    "zero_rows": "getAppStats and getCampaignStats list quiet buckets with count 0",
+    "null_response": 'answers 210 and 403 with "response": null (default: no response key)',
+    "conversion_delivery": "conversion totals include delivery",
+    "event_hours_to_now": "a day of event statistics stops at the current hour",
+    "string_counts": 'counts as strings ("3")',
+    "legacy_envelope": "getAppStats results in the legacy error/json_data envelope",
+}
 """Answer-shape knobs of :class:`Faults` that are plain switches: one flag each."""
 
 
@@ -62,8 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help="force this bucket width (default: by the period's length)",
         )
-    for name in SHAPE_SWITCHES:
-        p.add_argument(f"--{name.replace('_', '-')}", action="store_true")
+    for name, effect in SHAPE_SWITCHES.items():
+        p.add_argument(f"--{name.replace('_', '-')}", action="store_true", help=effect)
     p.add_argument(
         "--log-level",
         default="info",
