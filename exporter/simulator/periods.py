@@ -69,6 +69,14 @@ class Zone:
         wall = datetime.fromtimestamp(local, UTC).replace(tzinfo=self.info)
         return wall.timestamp()
 
+    def whole_hour(self, hour: int) -> bool:
+        """Whether the Unix hour starting at ``hour`` is one whole local hour (no offset of
+        a fraction of an hour, no change of offset inside it)."""
+        if self.is_utc:
+            return True
+        local = self.local(hour)
+        return local % HOUR == 0 and self.local(hour + HOUR - 1) == local + HOUR - 1
+
     def margin(self) -> int:
         """Seconds to look beyond a period's bounds when mapping minutes into it."""
         return 0 if self.is_utc else DST_MARGIN
@@ -135,15 +143,16 @@ def bucket_starts(first: int, last: int, formatter: str) -> list[int]:
     return starts
 
 
-def group_minutes(
-    minutes: dict[int, int], zone: Zone, formatter: str, first: int, stop: int
+def group_counts(
+    counts: dict[int, int], zone: Zone, formatter: str, first: int, stop: int
 ) -> dict[int, int]:
-    """Minute counts (Unix minute starts) summed into local ``formatter`` buckets, keeping
-    the minutes whose local time lies in [first, stop)."""
+    """Counts of Unix minutes or whole local hours (by start) summed into local
+    ``formatter`` buckets, keeping those whose local start lies in [first, stop); buckets
+    without events are left out."""
     out: dict[int, int] = {}
-    for minute, count in minutes.items():
-        local = zone.local(minute)
-        if first <= local < stop:
+    for moment, count in counts.items():
+        local = zone.local(moment)
+        if count and first <= local < stop:
             start = bucket_of(local, formatter)
             out[start] = out.get(start, 0) + count
     return out

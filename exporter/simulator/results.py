@@ -22,7 +22,7 @@ from exporter.simulator.periods import (
     bucket_starts,
     format_local,
     formatter_for,
-    group_minutes,
+    group_counts,
     local_hour_starts,
     next_bucket,
 )
@@ -96,11 +96,18 @@ def bucket_counts(
     first = bucket_of(period.start // MINUTE * MINUTE, formatter)
     last = bucket_of(period.end // MINUTE * MINUTE, formatter)
     stop = next_bucket(last, formatter)
-    margin = zone.margin()
-    minutes = traffic.buckets(
-        key, zone.unix(first) - margin, zone.unix(stop) + margin - 1, now, wanted
-    )
-    counts = group_minutes(minutes, zone, formatter, first, stop)
+    low, high = int(zone.unix(first)) - zone.margin(), int(zone.unix(stop)) + zone.margin()
+    if formatter == "minutely":
+        found = traffic.buckets(key, low, high - 1, now, wanted)
+    else:
+        # Hour by hour where an hour cannot straddle two buckets: recent hours only cost.
+        found = {}
+        for hour in range(low // HOUR * HOUR, high, HOUR):
+            if zone.whole_hour(hour):
+                found[hour] = traffic.hour_count(key, hour, now, wanted)
+            else:
+                found.update(traffic.buckets(key, hour, hour + HOUR - 1, now, wanted))
+    counts = group_counts(found, zone, formatter, first, stop)
     if shape.zero_rows:
         counts = {b: counts.get(b, 0) for b in bucket_starts(first, last, formatter)}
     return dict(sorted(counts.items()))

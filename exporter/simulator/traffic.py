@@ -48,28 +48,46 @@ NET_REGISTRATIONS = APP_RATES[("devices", "register")] - APP_RATES[("devices", "
 SUBSCRIBER_BASE = 20000
 CODES_LIMIT = 200_000
 """Buckets whose trigger attributes are remembered; the memo starts over beyond this."""
+HOURS_LIMIT = 500_000
+"""Hours whose generated total is remembered; the memo starts over beyond this."""
+LATEST = 8 * MINUTE
+"""A bucket's generated events have all arrived this long after it starts."""
+_MIX_START = 0x9E3779B97F4A7C15
+_SPAN = 2.0**64
 _OMEGA = 2 * math.pi / 86400
 _PHASE = 2 * math.pi * 9.0 / 24.0
 
 
+def _step(value: int, part: int) -> int:
+    """One splitmix64 step of :func:`mix`: ``value`` with ``part`` mixed in."""
+    value = (value ^ (part & MASK)) * 0xBF58476D1CE4E5B9 & MASK
+    value = (value ^ (value >> 31)) * 0x94D049BB133111EB & MASK
+    return value ^ (value >> 29)
+
+
 def mix(*parts: int) -> int:
     """A 64-bit hash of integers (splitmix64 steps): stable across runs and processes."""
-    value = 0x9E3779B97F4A7C15
+    value = _MIX_START
     for part in parts:
-        value = (value ^ (part & MASK)) * 0xBF58476D1CE4E5B9 & MASK
-        value = (value ^ (value >> 31)) * 0x94D049BB133111EB & MASK
-        value ^= value >> 29
+        value = _step(value, part)
     return value
 
 
 def unit(*parts: int) -> float:
     """A number in [0, 1) from the hash of ``parts``."""
-    return mix(*parts) / 2.0**64
+    return mix(*parts) / _SPAN
 
 
+@lru_cache(maxsize=1 << 16)
 def key_id(key: Key) -> int:
     """A stable integer for a series key."""
     return zlib.crc32("\0".join(key).encode())
+
+
+@lru_cache(maxsize=1 << 16)
+def _series_mix(seed: int, k: int) -> int:
+    """``mix(seed, k)``: the start of every draw of one series, computed once."""
+    return mix(seed, k)
 
 
 def daily_cycle(minute_start: int) -> float:
@@ -106,6 +124,7 @@ class Traffic:
         self.scales = scales
         self.injected: dict[Key, list[Injected]] = defaultdict(list)
         self._codes: dict[tuple[Key, int], bytes] = {}
+        self._hours: dict[tuple[Key, int, Filter | None], int] = {}
 
     def rate(self, key: Key, b: int) -> float:
         """Mean events per minute of ``key`` in the minute starting at ``b``."""
@@ -114,7 +133,7 @@ class Traffic:
         if kind == "app":
             return APP_RATES.get((key[2], key[3]), 0.0) * scale
         if kind == "event":
-            return (4.0 + 8.0 * unit(self.seed, key_id(key))) * scale
+            return (4.0 + 8.0 * _series_mix(self.seed, key_id(key)) / _SPAN) * scale
         if kind == "campaign":
             # A send burst every 10 minutes, deliveries and opens trailing it.
             burst_minute = (b // MINUTE - CAMPAIGN_TRAIL.get(key[2], 0)) % 10 == 0
@@ -123,21 +142,34 @@ class Traffic:
             return burst * share * CAMPAIGN_ACTIONS.get(key[2], 0.0) * daily_cycle(b)
         return 0.0
 
+    def _bucket_mix(self, key: Key, b: int) -> int:
+        """``mix(seed, key_id(key), b)``: a bucket's draws are ``unit(seed, k, b, n)``."""
+        return _step(_series_mix(self.seed, key_id(key)), b)
+
+    def total(self, key: Key, b: int) -> int:
+        """All the generated events of a bucket, once they have arrived."""
+        if not self.enabled or b < self.origin:
+            return 0
+        state = self._bucket_mix(key, b)
+        mean = self.rate(key, b)
+        return int(mean * (0.6 + 0.8 * _step(state, 1) / _SPAN) + _step(state, 2) / _SPAN)
+
     def final(self, key: Key, b: int) -> tuple[int, int, int]:
         """(on-time count, late count, delay of the late part in minutes) of a bucket."""
-        if not self.enabled or b < self.origin:
-            return 0, 0, 0
-        k = key_id(key)
-        mean = self.rate(key, b)
-        total = int(mean * (0.6 + 0.8 * unit(self.seed, k, b, 1)) + unit(self.seed, k, b, 2))
-        late = int(total * 0.3 * unit(self.seed, k, b, 4)) if unit(self.seed, k, b, 3) < 0.5 else 0
-        delay = 2 + int(unit(self.seed, k, b, 5) * 7)
+        total = self.total(key, b)
+        if not total:
+            return 0, 0, 2
+        state = self._bucket_mix(key, b)
+        late = int(total * 0.3 * _step(state, 4) / _SPAN) if _step(state, 3) / _SPAN < 0.5 else 0
+        delay = 2 + int(_step(state, 5) / _SPAN * 7)
         return total - late, late, delay
 
     def generated(self, key: Key, b: int, t: float) -> int:
         """Generated events of bucket ``b`` recorded by time ``t``."""
         if t < b:
             return 0
+        if t >= b + LATEST:
+            return self.total(key, b)  # the common case, without the lateness draws
         on_time, late, delay = self.final(key, b)
         seen = on_time if t >= b + MINUTE else int(on_time * (t - b) / MINUTE)
         return seen + (late if t >= b + delay * MINUTE else 0)
@@ -147,11 +179,11 @@ class Traffic:
         :func:`trigger_code` per byte: triggers seen by any time are a prefix of it."""
         codes = self._codes.get((key, b))
         if codes is None:
-            on_time, late, _ = self.final(key, b)
-            k = key_id(key)
+            state = self._bucket_mix(key, b)
+            starts = [_step(state, 7 + j) for j in range(len(GENERATED))]
             codes = bytes(
-                trigger_code(tuple(unit(self.seed, k, b, 7 + j, i) for j in range(len(GENERATED))))
-                for i in range(on_time + late)
+                trigger_code(tuple(_step(start, i) / _SPAN for start in starts))
+                for i in range(self.total(key, b))
             )
             if len(self._codes) >= CODES_LIMIT:
                 self._codes.clear()
@@ -161,19 +193,56 @@ class Traffic:
     def count(self, key: Key, b: int, t: float, wanted: Filter | None = None) -> int:
         """What the API reports for bucket ``b`` of ``key`` at time ``t``; ``wanted`` counts
         only the event triggers whose attributes match it."""
+        return self.generated_count(key, b, t, wanted) + self.injected_count(
+            key, b, b + MINUTE, t, wanted
+        )
+
+    def generated_count(self, key: Key, b: int, t: float, wanted: Filter | None = None) -> int:
+        """The generated part of :meth:`count`."""
         generated = self.generated(key, b, t)
         if wanted is not None and generated:
-            if key[0] == "event":
-                codes = self.trigger_codes(key, b)
-                generated = sum(codes.count(c, 0, generated) for c in _codes_of(wanted))
-            else:
-                generated = 0  # only event triggers carry attributes
-        extra = sum(
+            if key[0] != "event":
+                return 0  # only event triggers carry attributes
+            codes = self.trigger_codes(key, b)
+            generated = sum(codes.count(c, 0, generated) for c in _codes_of(wanted))
+        return generated
+
+    def injected_count(
+        self, key: Key, start: int, stop: int, t: float, wanted: Filter | None = None
+    ) -> int:
+        """Injected events of ``key`` in the buckets starting in [start, stop), recorded by
+        ``t``, whose attributes match ``wanted``."""
+        return sum(
             i.count
             for i in self.injected.get(key, ())
-            if i.bucket == b and i.recorded_at <= t and matches(i.attributes, wanted)
+            if start <= i.bucket < stop and i.recorded_at <= t and matches(i.attributes, wanted)
         )
-        return generated + extra
+
+    def hour_count(self, key: Key, hour: int, t: float, wanted: Filter | None = None) -> int:
+        """:meth:`count` summed over the 60 minute buckets of the hour starting at ``hour``
+        (a multiple of 3600). The generated part of an hour whose events have all arrived
+        is remembered: a day of hourly buckets costs its recent hours only."""
+        return self._hour_generated(key, hour, t, wanted) + self.injected_count(
+            key, hour, hour + HOUR, t, wanted
+        )
+
+    def _hour_generated(self, key: Key, hour: int, t: float, wanted: Filter | None) -> int:
+        if not self.enabled or hour + HOUR <= self.origin or t < hour:
+            return 0
+        final = t >= hour + HOUR - MINUTE + LATEST
+        memo = (key, hour, wanted)
+        if final and memo in self._hours:
+            return self._hours[memo]
+        minutes = range(hour, hour + HOUR, MINUTE)
+        if final and wanted is None:
+            total = sum(self.total(key, b) for b in minutes)  # no lateness nor attributes
+        else:
+            total = sum(self.generated_count(key, b, t, wanted) for b in minutes)
+        if final:
+            if len(self._hours) >= HOURS_LIMIT:
+                self._hours.clear()
+            self._hours[memo] = total
+        return total
 
     def buckets(
         self, key: Key, start: float, end: float, t: float, wanted: Filter | None = None

@@ -119,6 +119,30 @@ def test_each_plan_gets_its_share_of_the_generated_triggers() -> None:
     assert 0.25 < share < 0.35
 
 
+@settings(max_examples=60)
+@given(
+    key=series,
+    plan=plans,
+    hour=st.integers(-2, 50),
+    later=st.floats(-600, 7200),
+    injected=st.lists(st.tuples(st.integers(0, 59), st.floats(-60, 7200)), max_size=4),
+)
+def test_an_hour_count_is_the_sum_of_its_minutes_before_and_after_it_is_remembered(
+    key: Key,
+    plan: Filter | None,
+    hour: int,
+    later: float,
+    injected: list[tuple[int, float]],
+) -> None:
+    traffic = model()
+    start = int(ORIGIN) // 3600 * 3600 + hour * 3600
+    for minute, recorded in injected:
+        traffic.inject(key, start + minute * MINUTE, start + recorded, 2, (("plan", "pro"),))
+    for t in (start + 7200.0, start + later, start + 10**6):  # remembered at the first
+        minutes = sum(traffic.count(key, b, t, plan) for b in range(start, start + 3600, MINUTE))
+        assert traffic.hour_count(key, start, t, plan) == minutes
+
+
 def test_without_traffic_only_injected_events_exist() -> None:
     traffic = Traffic(7, ORIGIN, False, {})
     key = SERIES[0]
