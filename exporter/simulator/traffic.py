@@ -5,7 +5,9 @@ repeatable and cost nothing to store. Each minute bucket ``b`` of a series has a
 ``C(b)`` (a daily cycle times seeded noise); most of it arrives during the minute, and a late
 part arrives 2 to 8 minutes later, so a bucket minutes old can still grow. ``recorded(b, t)``
 never decreases in ``t``. Injected events (``POST /_sim/inject``) add to it from the moment
-they are injected. The ground truth of any interval is computed from the same functions.
+they are injected. Event triggers carry attributes (see :mod:`attributes`), and a filtered
+count is a prefix count of the bucket's triggers, so it never decreases either. The ground
+truth of any interval is computed from the same functions.
 """
 
 import math
