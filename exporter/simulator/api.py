@@ -1,13 +1,18 @@
-"""The simulated Statistics API over HTTP: envelopes, auth, jobs, getResults, faults."""
+"""The simulated Statistics API over HTTP: envelopes, auth, jobs, getResults, faults.
+
+Every v1 JSON answer carries ``Content-Type: application/json; charset=utf8``, as the real
+service's do. A 210 or 403 answer has no ``response`` key unless ``faults.null_response``.
+"""
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from exporter.simulator import results
+from exporter.simulator.periods import BadDate
 from exporter.simulator.state import JOB_LIFETIME, SimulatorState
 
 SCHEDULED = (
@@ -20,6 +25,8 @@ SCHEDULED = (
 )
 HANG_POLL = 0.05
 """Seconds between looks at ``faults.hang`` while a call is held."""
+V1_CONTENT_TYPE = "application/json; charset=utf8"
+"""What real v1 answers carry: note ``utf8``, not the registered name ``utf-8``."""
 
 
 class Refusal(Exception):
@@ -30,11 +37,29 @@ class Refusal(Exception):
         self.status_code, self.message, self.http = status_code, message, http
 
 
+def v1_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """A v1 JSON answer, with the real service's content type."""
+    return web.Response(
+        body=json.dumps(body).encode(),
+        status=status,
+        headers={"Content-Type": V1_CONTENT_TYPE, **(headers or {})},
+    )
+
+
 def envelope(status_code: int, message: str, response: Any, http: int = 200) -> web.Response:
     """The JSON 1.3 envelope."""
-    return web.json_response(
+    return v1_json(
         {"status_code": status_code, "status_message": message, "response": response}, status=http
     )
+
+
+def refusal(state: SimulatorState, status_code: int, message: str, http: int = 200) -> web.Response:
+    """A 210 or 403 envelope: without ``response`` as seen, or with ``"response": null``
+    when ``faults.null_response``."""
+    body: dict[str, Any] = {"status_code": status_code, "status_message": message}
+    if state.settings.faults.null_response:
+        body["response"] = None
+    return v1_json(body, status=http)
 
 
 async def wait_while_hung(state: SimulatorState) -> None:
@@ -93,12 +118,11 @@ def _server_error(v2: bool, http_200: bool) -> tuple[web.Response, int | None]:
 
 def _too_many(retry_after: float | None, v2: bool) -> web.Response:
     headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-    body: dict[str, Any] = (
-        {"code": 429, "message": "Too many requests"}
-        if v2
-        else {"status_code": 429, "status_message": "Too many requests", "response": None}
-    )
-    return web.json_response(body, status=429, headers=headers)
+    if v2:
+        body = {"code": 429, "message": "Too many requests"}
+        return web.json_response(body, status=429, headers=headers)
+    body = {"status_code": 429, "status_message": "Too many requests", "response": None}
+    return v1_json(body, status=429, headers=headers)
 
 
 Handler = Callable[[SimulatorState, dict[str, Any], web.Request, float], Awaitable[Any]]
@@ -127,10 +151,10 @@ def v1_route(
             data = await compute(state, args, request, moment)
         except Refusal as exc:
             state.log(method, args, exc.http, exc.status_code, None)
-            return envelope(exc.status_code, exc.message, None, http=exc.http)
-        except results.BadDate:
+            return refusal(state, exc.status_code, exc.message, http=exc.http)
+        except BadDate:
             state.log(method, args, 200, 210, None)
-            return envelope(210, "Cannot parse date", None)
+            return refusal(state, 210, "Cannot parse date")
         if method in SCHEDULED:
             request_id = state.add_job(method, moment, data)
             state.log(method, args, 200, 200, request_id, at=moment)
@@ -180,19 +204,19 @@ async def get_results(request: web.Request) -> web.Response:
         check_auth(state, args, "getResults")
     except Refusal as exc:
         state.log("getResults", args, exc.http, exc.status_code, None)
-        return envelope(exc.status_code, exc.message, None, http=exc.http)
+        return refusal(state, exc.status_code, exc.message, http=exc.http)
     now = state.now()
     job = state.jobs.get(request_id)
     if job is None or now > job.created + JOB_LIFETIME:
         state.log("getResults", args, 200, 210, None)
-        return envelope(210, "Request not found", None)
+        return refusal(state, 210, "Request not found")
     if state.settings.faults.stuck_results or now < job.ready_at:
         state.log("getResults", args, 200, 420, None)
         return envelope(420, "Request is still being processed", None)
     state.log("getResults", args, 200, 200, None)
     data = maybe_wrong_shape(state, job.result)
     if job.legacy:
-        return web.json_response({"error": {"code": 0, "message": "OK"}, "json_data": data})
+        return v1_json({"error": {"code": 0, "message": "OK"}, "json_data": data})
     return envelope(200, "OK", data)
 
 

@@ -8,8 +8,21 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from exporter.simulator.periods import FORCED_FORMATTERS, zone_info
 from exporter.simulator.server import start_simulator
 from exporter.simulator.settings import Faults, SimulatorSettings
+
+SHAPE_SWITCHES = {
+    "omit_empty_scopes": "getAppStats leaves out scopes without events",
+    "split_rows": "each row counting 2 or more comes as two rows of the same bucket",
+    "zero_rows": "getAppStats and getCampaignStats list quiet buckets with count 0",
+    "null_response": 'answers 210 and 403 with "response": null (default: no response key)',
+    "conversion_delivery": "conversion totals include delivery",
+    "event_hours_to_now": "a day of event statistics stops at the current hour",
+    "string_counts": 'counts as strings ("3")',
+    "legacy_envelope": "getAppStats results in the legacy error/json_data envelope",
+}
+"""Answer-shape knobs of :class:`Faults` that are plain switches: one flag each."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", type=float, default=0.0)
     p.add_argument("--malformed-rate", type=float, default=0.0)
     p.add_argument("--pending", default="1-3", help="getResults pending seconds MIN-MAX")
+    p.add_argument(
+        "--timezone", default="UTC", help="IANA zone of v1 datetimes (default: %(default)s)"
+    )
+    p.add_argument("--request-id-prefix", default="", help="prefix of request ids, e.g. DC1_")
+    for method in ("app", "campaign"):
+        p.add_argument(
+            f"--{method}-formatter",
+            choices=FORCED_FORMATTERS,
+            default=None,
+            help="force this bucket width (default: by the period's length)",
+        )
+    for name, effect in SHAPE_SWITCHES.items():
+        p.add_argument(f"--{name.replace('_', '-')}", action="store_true", help=effect)
     p.add_argument(
         "--log-level",
         default="info",
@@ -68,6 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             malformed_rate=args.malformed_rate,
             pending_min=float(low),
             pending_max=float(high or low),
+            timezone=zone_info(args.timezone).key,
+            request_id_prefix=args.request_id_prefix,
+            app_formatter=args.app_formatter,
+            campaign_formatter=args.campaign_formatter,
+            **{name: getattr(args, name) for name in SHAPE_SWITCHES},
         )
         settings = SimulatorSettings(
             seed=args.seed,

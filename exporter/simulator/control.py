@@ -1,9 +1,21 @@
 """``/_sim/*``: the test's side door: the world, injection, ground truth, faults, the log.
 
-No auth, JSON in and out, never touched by the fault knobs. A series is named by ``kind``:
-``app`` (app, scope, action), ``event`` (app, event[, attributes]), ``campaign`` (campaign,
-action, platform) or ``message`` (message, action[, platform, default 3]). Bad requests
-answer 400 with a text reason.
+No auth, JSON in and out, never touched by the fault knobs, always in UTC whatever
+``faults.timezone`` says. A series is named by ``kind``: ``app`` (app, scope, action),
+``event`` (app, event), ``campaign`` (campaign, action, platform) or ``message`` (message,
+action[, platform, default 3]). Bad requests answer 400 with a text reason.
+
+Attributes of event triggers. ``POST /_sim/inject`` takes ``"attributes": {"plan": "pro"}``
+(names to strings or numbers; kind=event only) and the injected triggers carry exactly
+those. ``GET /_sim/truth`` takes ``attributes`` as the JSON text of a getEventStatistics
+filter, the very list the API takes, e.g.
+``attributes=[{"name": "plan", "operator": "EQ", "values": ["pro", "business"]}]``:
+several values of one item are alternatives, several items must all hold, and what the API
+refuses (the old ``"value"`` key, other operators) the truth refuses with 400.
+
+The truth of the rows of one answer: a row counts its whole bucket (see :mod:`results`), so
+``bucket_from=<bucket start>&bucket_before=<next bucket start>`` (Unix seconds) with
+``after=0&until=<job time>`` is that row's count.
 """
 
 import dataclasses
@@ -13,9 +25,10 @@ from typing import Any
 from aiohttp import web
 
 from exporter.platforms import PLATFORM_NAMES
-from exporter.simulator import results
-from exporter.simulator.api import STATE, Refusal
-from exporter.simulator.methods import plan_filter
+from exporter.simulator import audience, results
+from exporter.simulator.api import STATE
+from exporter.simulator.attributes import BadFilter, parse_filter, parse_trigger_attributes
+from exporter.simulator.periods import FORCED_FORMATTERS, parse_local, zone_info
 from exporter.simulator.settings import Faults
 from exporter.simulator.state import SimulatorState
 from exporter.simulator.traffic import Key
@@ -64,7 +77,8 @@ def check_series(state: SimulatorState, key: Key) -> None:
 
 async def inject(request: web.Request) -> web.Response:
     """``POST /_sim/inject``: add ``count`` events to a series, recorded now, in ``bucket``
-    (``Y-m-d H:i:s``, default the current minute; an old bucket makes them late)."""
+    (``Y-m-d H:i:s`` UTC or Unix seconds, default the current minute; an old bucket makes
+    them late); event triggers carry ``attributes`` if given."""
     state = _state(request)
     body = await request.json()
     now = state.now()
@@ -74,17 +88,28 @@ async def inject(request: web.Request) -> web.Response:
         count = int(body["count"])
         if count < 0:
             raise ValueError("count must not be negative")
-        bucket = results.parse_date(body["bucket"]) if body.get("bucket") else now
+        bucket = _moment(body["bucket"]) if body.get("bucket") else now
+        attributes = parse_trigger_attributes(body.get("attributes"))
+        if "attributes" in body and key[0] != "event":
+            raise ValueError("only event triggers carry attributes")
     except (KeyError, TypeError, ValueError) as exc:
         raise web.HTTPBadRequest(text=f"bad injection: {exc!r}") from None
-    pro = (body.get("attributes") or {}).get("plan") == "pro"
-    recorded_at = state.inject(key, count, bucket, pro)
+    recorded_at = state.inject(key, count, bucket, attributes)
     return web.json_response({"recorded_at": recorded_at, "bucket": int(bucket) // 60 * 60})
 
 
+def _moment(value: Any) -> float:
+    """Unix seconds, or a ``Y-m-d H:i:s`` UTC text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return float(parse_local(value))
+
+
 async def truth(request: web.Request) -> web.Response:
-    """``GET /_sim/truth``: events recorded in (after, until] in buckets >= bucket_from;
-    for kind=message the lifetime total at ``until`` (all platforms unless one is given)."""
+    """``GET /_sim/truth``: events recorded in (after, until] in minute buckets starting in
+    [bucket_from, bucket_before) (Unix seconds; default every bucket), event triggers
+    narrowed by ``attributes`` (see the module docstring); for kind=message the lifetime
+    total at ``until`` (all platforms unless one is given)."""
     state = _state(request)
     query = request.query
     try:
@@ -96,13 +121,20 @@ async def truth(request: web.Request) -> web.Response:
             total = state.message_truth(query["message"], query["action"], until, platform)
             return web.json_response({"count": total})
         key = series_key(query)
-        plan = None
+        wanted = None
         if "attributes" in query:
-            plan = plan_filter(json.loads(query["attributes"]))
+            if key[0] != "event":
+                raise ValueError("only event triggers carry attributes")
+            wanted = parse_filter(json.loads(query["attributes"]))
         count = state.truth(
-            key, float(query.get("after", 0)), until, float(query.get("bucket_from", 0)), plan
+            key,
+            float(query.get("after", 0)),
+            until,
+            float(query.get("bucket_from", 0)),
+            wanted,
+            float(query.get("bucket_before", "inf")),
         )
-    except (KeyError, ValueError, Refusal) as exc:
+    except (KeyError, ValueError, BadFilter) as exc:
         raise web.HTTPBadRequest(text=f"bad truth query: {exc!r}") from None
     return web.json_response({"count": count})
 
@@ -113,7 +145,7 @@ async def subscribers(request: web.Request) -> web.Response:
     app = request.query.get("app", "")
     if state.world.app(app) is None:
         raise web.HTTPBadRequest(text=f"no such app: {app!r}")
-    return web.json_response(results.subscribers_v1(state.traffic, app, state.now()))
+    return web.json_response(audience.subscribers_v1(state.traffic, app, state.now()))
 
 
 async def requests(request: web.Request) -> web.Response:
@@ -131,6 +163,14 @@ def _knob_value(current: Faults, name: str, value: Any) -> Any:
     """``value`` if it fits the type of knob ``name``; ValueError otherwise."""
     if name == "forbidden_apps":
         fits = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif name in ("app_formatter", "campaign_formatter"):
+        fits = value is None or value in FORCED_FORMATTERS
+    elif name == "timezone":
+        fits = isinstance(value, str) and bool(value)
+        if fits:
+            zone_info(value)  # ValueError naming the zone when there is none
+    elif name == "request_id_prefix":
+        fits = isinstance(value, str)
     elif isinstance(getattr(current, name), bool):
         fits = isinstance(value, bool)
     elif value is None:

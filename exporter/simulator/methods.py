@@ -1,37 +1,40 @@
-"""The Statistics methods: arguments in, the method's result out (see docs/api.md)."""
+"""The Statistics methods: arguments in, the method's result out."""
 
 import hashlib
 from typing import Any
 
 from aiohttp import web
 
-from exporter.simulator import results
+from exporter.simulator import audience, results
 from exporter.simulator.api import (
     STATE,
     Refusal,
     apply_faults,
     maybe_wrong_shape,
 )
+from exporter.simulator.attributes import BadFilter, Filter, parse_filter
+from exporter.simulator.periods import DATE, DATETIME, BadDate, parse_local
+from exporter.simulator.results import Period, Shape
 from exporter.simulator.state import SimulatorState
 
 
-def _period(
-    args: dict[str, Any], start_key: str, end_key: str, date_only: bool = False
-) -> tuple[float, float]:
-    start = results.parse_date(args.get(start_key), date_only=date_only)
-    end = results.parse_date(args.get(end_key), date_only=date_only, end_of_day=True)
+def _period(args: dict[str, Any], start_key: str, end_key: str, fmt: str = DATETIME) -> Period:
+    """The period of a request in local seconds; BadDate unless both ends are in ``fmt``
+    and the end is not before the start."""
+    start = parse_local(args.get(start_key), fmt)
+    end = parse_local(args.get(end_key), fmt)
     if end < start:
-        raise results.BadDate(args.get(end_key))
-    return start, end
+        raise BadDate(args.get(end_key))
+    return Period(start, end)
 
 
 async def app_stats(
     state: SimulatorState, args: dict[str, Any], request: web.Request, now: float
 ) -> Any:
     """getAppStats."""
-    start, end = _period(args, "datefrom", "dateto")
-    strings = state.settings.faults.string_counts
-    return results.app_stats(state.traffic, args["application"], start, end, now, strings)
+    period = _period(args, "datefrom", "dateto")
+    shape = Shape.of(state.settings.faults)
+    return results.app_stats(state.traffic, args["application"], period, now, shape)
 
 
 async def campaign_stats(
@@ -41,9 +44,9 @@ async def campaign_stats(
     campaign = args.get("campaign")
     if campaign not in state.world.campaigns:
         raise Refusal(210, "Campaign not found")
-    start, end = _period(args, "datefrom", "dateto")
-    strings = state.settings.faults.string_counts
-    return results.campaign_stats(state.traffic, campaign, start, end, now, strings)
+    period = _period(args, "datefrom", "dateto")
+    shape = Shape.of(state.settings.faults)
+    return results.campaign_stats(state.traffic, campaign, period, now, shape)
 
 
 def _message(state: SimulatorState, args: dict[str, Any]) -> str:
@@ -59,8 +62,8 @@ async def msg_stats(
     """getMsgStats."""
     code = _message(state, args)
     created = state.message_created(code)
-    strings = state.settings.faults.string_counts
-    return results.message_stats(state.traffic, code, created, now, None, strings)
+    shape = Shape.of(state.settings.faults)
+    return results.message_stats(state.traffic, code, created, now, None, shape)
 
 
 async def msg_platforms_stats(
@@ -72,37 +75,32 @@ async def msg_platforms_stats(
     if not isinstance(platforms, list) or not all(isinstance(p, int) for p in platforms):
         raise Refusal(210, "Invalid platforms")
     created = state.message_created(code)
-    strings = state.settings.faults.string_counts
-    return results.message_stats(state.traffic, code, created, now, platforms, strings)
+    shape = Shape.of(state.settings.faults)
+    return results.message_stats(state.traffic, code, created, now, platforms, shape)
 
 
-def plan_filter(attributes: Any) -> str | None:
-    """The plan an attribute filter selects (None: no filter); refuses what we do not model."""
-    if attributes in (None, []):
-        return None
-    if not isinstance(attributes, list):
-        raise Refusal(210, "Invalid attributes")
-    plan = None
-    for item in attributes:
-        if not isinstance(item, dict) or item.get("operator", "EQ") != "EQ":
-            raise Refusal(210, "Invalid attributes: only EQ is supported")
-        plan = str(item.get("value")) if item.get("name") == "plan" else "none"
-    return plan
+def event_filter(attributes: Any) -> Filter | None:
+    """The attribute filter of a getEventStatistics request; 210 for any other shape."""
+    try:
+        return parse_filter(attributes)
+    except BadFilter as exc:
+        raise Refusal(210, str(exc)) from None
 
 
 async def event_statistics(
     state: SimulatorState, args: dict[str, Any], request: web.Request, now: float
 ) -> Any:
-    """getEventStatistics."""
+    """getEventStatistics: whole days (``date_from``/``date_to`` are ``Y-m-d``: a time of
+    day cannot be parsed), 24 hourly buckets each."""
     app = state.world.app(args["application"])
     event = args.get("event")
     if app is None or event not in app.events:
         raise Refusal(210, "Event not found")
-    start, end = _period(args, "date_from", "date_to", date_only=True)
-    plan = plan_filter(args.get("attributes"))
-    return results.event_stats(
-        state.traffic, ("event", app.code, str(event)), start, end, now, plan
-    )
+    days = _period(args, "date_from", "date_to", DATE)
+    wanted = event_filter(args.get("attributes"))
+    shape = Shape.of(state.settings.faults)
+    key = ("event", app.code, str(event))
+    return results.event_stats(state.traffic, key, days, now, shape, wanted)
 
 
 async def tag_stats(
@@ -117,7 +115,7 @@ async def tag_stats(
             raise Refusal(210, "Application not found")
         if code in state.settings.faults.forbidden_apps:
             raise Refusal(403, "Token restrictions forbid this operation")
-    lines = ["value;count", *(f"{v};{n}" for v, n in results.tag_values(tag, state.settings.seed))]
+    lines = ["value;count", *(f"{v};{n}" for v, n in audience.tag_values(tag, state.settings.seed))]
     content = "\n".join(lines) + "\n"
     # Named by content: asking again reuses the file, so a long demo keeps a bounded set.
     name = hashlib.sha256(content.encode()).hexdigest()[:32]
@@ -130,7 +128,7 @@ async def subscribers(
     state: SimulatorState, args: dict[str, Any], request: web.Request, now: float
 ) -> Any:
     """getApplicationSubscribersStats (synchronous)."""
-    return results.subscribers_v1(state.traffic, args["application"], now)
+    return audience.subscribers_v1(state.traffic, args["application"], now)
 
 
 async def subscribers_v2(request: web.Request) -> web.Response:
@@ -154,9 +152,9 @@ async def subscribers_v2(request: web.Request) -> web.Response:
     if code in state.settings.faults.forbidden_apps:
         return _v2_error(state, method, args, 403, "Access denied")
     try:
-        start = results.parse_date(args.get("timestamp_from"))
-        end = results.parse_date(args.get("timestamp_to"))
-    except results.BadDate:
+        start = parse_local(args.get("timestamp_from"))
+        end = parse_local(args.get("timestamp_to"))
+    except BadDate:
         return _v2_error(
             state, method, args, 400, "timestamp_from and timestamp_to must be YYYY-MM-DD hh:mm:ss"
         )
@@ -164,7 +162,7 @@ async def subscribers_v2(request: web.Request) -> web.Response:
         return _v2_error(state, method, args, 400, "Invalid period")
     now = state.now()
     state.log(method, args, 200, None, None, at=now)
-    data = results.subscribers_v2(state.traffic, str(code), start, end, now)
+    data = audience.subscribers_v2(state.traffic, str(code), start, end, now)
     return web.json_response(maybe_wrong_shape(state, data))
 
 

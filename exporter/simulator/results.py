@@ -1,164 +1,194 @@
 """What each Statistics method answers: pure functions of the model at one moment.
 
-Bucket inclusion (getAppStats, getCampaignStats, getEventStatistics): a period
-[datefrom, dateto] reports the buckets whose start lies in
-[floor(datefrom to the bucket size), dateto]; each sums its minutes from that floor up to
-``dateto``, as recorded when the job was created. Buckets with a count of 0 are left out,
-and a row's ``datetime`` is its bucket's start (UTC).
+Buckets (getAppStats, getCampaignStats, getEventStatistics) are whole buckets: a period
+[datefrom, dateto] lists the buckets from the one holding ``datefrom`` to the one holding
+``dateto``, and each row counts every event of its bucket recorded when the job was created,
+minutes before ``datefrom`` or after ``dateto`` included. So the truth of a row is the
+truth of its minute buckets in [bucket start, next bucket start) (``/_sim/truth`` with
+``bucket_from`` and ``bucket_before``). A row's ``datetime`` is its bucket's start, in the
+account's zone (see :mod:`periods`). How rows look otherwise is the :class:`Shape`.
 """
 
-import calendar
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import Any
 
-from exporter.platforms import platform_name
+from exporter.simulator.attributes import Filter
+from exporter.simulator.periods import (
+    DAY,
+    HOUR,
+    MINUTE,
+    Zone,
+    bucket_of,
+    bucket_starts,
+    format_local,
+    formatter_for,
+    group_counts,
+    local_hour_starts,
+    next_bucket,
+)
+from exporter.simulator.settings import Faults
 from exporter.simulator.traffic import (
     CAMPAIGN_PLATFORMS,
-    HOUR,
     MESSAGE_PLATFORMS,
-    MINUTE,
     Key,
     Traffic,
-    key_id,
-    unit,
 )
-from exporter.simulator.world import APP_PLATFORMS, COUNTRIES, LANGUAGES
 
-DAY = 86400
 APP_SCOPES = {
     "applications": ("open", "install"),
     "devices": ("register", "unregister"),
     "messages": ("send", "open"),
 }
 MESSAGE_ACTIONS = ("send", "delivery", "open", "inboxopen")
-PLATFORM_WEIGHTS = {1: 0.35, 3: 0.5, 10: 0.02, 11: 0.08, 12: 0.01, 17: 0.04}
+EVENT_DATE = "%Y-%m-%d %H:%M"
 
 
-class BadDate(ValueError):
-    """A date argument the API cannot parse."""
+@dataclass(frozen=True)
+class Shape:
+    """How answers look: the answer knobs of :class:`Faults` when a job is created."""
+
+    zone: Zone = field(default_factory=Zone)
+    app_formatter: str | None = None
+    campaign_formatter: str | None = None
+    omit_empty_scopes: bool = False
+    split_rows: bool = False
+    zero_rows: bool = False
+    string_counts: bool = False
+    conversion_delivery: bool = False
+    event_hours_to_now: bool = False
+
+    @classmethod
+    def of(cls, faults: Faults) -> "Shape":
+        """The shape the knobs ask for now."""
+        return cls(
+            Zone(faults.timezone),
+            faults.app_formatter,
+            faults.campaign_formatter,
+            faults.omit_empty_scopes,
+            faults.split_rows,
+            faults.zero_rows,
+            faults.string_counts,
+            faults.conversion_delivery,
+            faults.event_hours_to_now,
+        )
 
 
-def parse_date(text: Any, *, date_only: bool = False, end_of_day: bool = False) -> float:
-    """``Y-m-d H:i:s`` in UTC -> Unix seconds; ``Y-m-d`` too when ``date_only`` allows it
-    (getEventStatistics), then the end of that day if ``end_of_day``."""
-    if not isinstance(text, str):
-        raise BadDate(text)
-    formats = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d") if date_only else ("%Y-%m-%d %H:%M:%S",)
-    for fmt in formats:
-        try:
-            moment = datetime.strptime(text, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-        seconds = moment.timestamp()
-        return seconds + DAY - 1 if end_of_day and fmt == "%Y-%m-%d" else seconds
-    raise BadDate(text)
+@dataclass(frozen=True)
+class Period:
+    """A request's [datefrom, dateto] as local seconds (see :mod:`periods`)."""
+
+    start: int
+    end: int
 
 
-def format_time(seconds: float, with_seconds: bool = True) -> str:
-    """Unix seconds -> ``Y-m-d H:i:s`` (or ``Y-m-d H:i``) UTC."""
-    fmt = "%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M"
-    return datetime.fromtimestamp(seconds, UTC).strftime(fmt)
-
-
-def formatter_for(span: float) -> str:
-    """The API's bucket size for a period: over 1 year yearly, ... 3 hours or less minutely."""
-    if span > 365 * DAY:
-        return "yearly"
-    if span > 30 * DAY:
-        return "monthly"
-    if span > DAY:
-        return "daily"
-    if span > 3 * HOUR:
-        return "hourly"
-    return "minutely"
-
-
-def bucket_of(minute: int, formatter: str) -> int:
-    """Start of the ``formatter`` bucket holding ``minute``."""
+def bucket_counts(
+    traffic: Traffic,
+    key: Key,
+    period: Period,
+    formatter: str,
+    now: float,
+    shape: Shape,
+    wanted: Filter | None = None,
+) -> dict[int, int]:
+    """Whole ``formatter`` buckets from the one holding the period's start to the one
+    holding its end, by local start: those with events, or all of them with ``zero_rows``."""
+    zone = shape.zone
+    first = bucket_of(period.start // MINUTE * MINUTE, formatter)
+    last = bucket_of(period.end // MINUTE * MINUTE, formatter)
+    stop = next_bucket(last, formatter)
+    low, high = int(zone.unix(first)) - zone.margin(), int(zone.unix(stop)) + zone.margin()
     if formatter == "minutely":
-        return minute
-    if formatter == "hourly":
-        return minute // HOUR * HOUR
-    if formatter == "daily":
-        return minute // DAY * DAY
-    moment = datetime.fromtimestamp(minute, UTC)
-    first = moment.replace(month=1 if formatter == "yearly" else moment.month, day=1)
-    return calendar.timegm(first.replace(hour=0, minute=0, second=0).timetuple())
-
-
-def next_bucket(start: int, formatter: str) -> int:
-    """Start of the ``formatter`` bucket after the one starting at ``start``."""
-    sizes = {"minutely": MINUTE, "hourly": HOUR, "daily": DAY}
-    if formatter in sizes:
-        return start + sizes[formatter]
-    moment = datetime.fromtimestamp(start, UTC)
-    if formatter == "yearly" or moment.month == 12:
-        following = moment.replace(year=moment.year + 1, month=1)
+        found = traffic.buckets(key, low, high - 1, now, wanted)
     else:
-        following = moment.replace(month=moment.month + 1)
-    return calendar.timegm(following.timetuple())
+        # Hour by hour where an hour cannot straddle two buckets: recent hours only cost.
+        found = {}
+        for hour in range(low // HOUR * HOUR, high, HOUR):
+            if zone.whole_hour(hour):
+                found[hour] = traffic.hour_count(key, hour, now, wanted)
+            else:
+                found.update(traffic.buckets(key, hour, hour + HOUR - 1, now, wanted))
+    counts = group_counts(found, zone, formatter, first, stop)
+    if shape.zero_rows:
+        counts = {b: counts.get(b, 0) for b in bucket_starts(first, last, formatter)}
+    return dict(sorted(counts.items()))
 
 
-def aggregate(minutes: dict[int, int], formatter: str) -> dict[int, int]:
-    """Minute buckets summed into ``formatter`` buckets."""
-    out: dict[int, int] = {}
-    for minute, count in minutes.items():
-        start = bucket_of(minute, formatter)
-        out[start] = out.get(start, 0) + count
-    return out
-
-
-def _count(n: int, as_string: bool) -> int | str:
-    return str(n) if as_string else n
+def finish_rows(rows: list[dict[str, Any]], shape: Shape) -> list[dict[str, Any]]:
+    """Rows as sent: with ``split_rows`` each row counting 2 or more becomes two rows of the
+    same bucket, the second part appended after all the others (rows need not be adjacent
+    nor in order); with ``string_counts`` counts are strings."""
+    sent = [dict(row) for row in rows]
+    if shape.split_rows:
+        rest = []
+        for row in sent:
+            if row["count"] >= 2:
+                part = max(1, row["count"] // 3)
+                rest.append(row | {"count": row["count"] - part})
+                row["count"] = part
+        sent += rest
+    if shape.string_counts:
+        for row in sent:
+            row["count"] = str(row["count"])
+    return sent
 
 
 def app_stats(
-    traffic: Traffic, app: str, start: float, end: float, now: float, strings: bool
+    traffic: Traffic, app: str, period: Period, now: float, shape: Shape
 ) -> dict[str, Any]:
-    """getAppStats: three scopes of {formatter, rows}."""
-    formatter = formatter_for(end - start)
-    first = bucket_of(int(start) // MINUTE * MINUTE, formatter)
+    """getAppStats: three scopes of {formatter, rows}; with ``omit_empty_scopes`` a scope
+    without events in the period is left out."""
+    formatter = shape.app_formatter or formatter_for(period.end - period.start)
     result: dict[str, Any] = {}
     for scope, actions in APP_SCOPES.items():
-        rows = []
+        rows: list[dict[str, Any]] = []
         for action in actions:
-            minutes = traffic.buckets(("app", app, scope, action), first, end, now)
-            for bucket, count in sorted(aggregate(minutes, formatter).items()):
-                rows.append(
-                    {
-                        "count": _count(count, strings),
-                        "action": action,
-                        "datetime": format_time(bucket),
-                    }
-                )
-        result[scope] = {"formatter": formatter, "rows": rows}
+            counts = bucket_counts(
+                traffic, ("app", app, scope, action), period, formatter, now, shape
+            )
+            rows.extend(
+                {"count": n, "action": action, "datetime": format_local(b)}
+                for b, n in counts.items()
+            )
+        if shape.omit_empty_scopes and not any(row["count"] for row in rows):
+            continue
+        result[scope] = {"formatter": formatter, "rows": finish_rows(rows, shape)}
     return result
 
 
 def campaign_stats(
-    traffic: Traffic, campaign: str, start: float, end: float, now: float, strings: bool
+    traffic: Traffic, campaign: str, period: Period, now: float, shape: Shape
 ) -> dict[str, Any]:
-    """getCampaignStats: rows with platformid, and conversion totals of the period."""
-    formatter = formatter_for(end - start)
-    first = bucket_of(int(start) // MINUTE * MINUTE, formatter)
-    rows, totals = [], dict.fromkeys(("send", "delivery", "open"), 0)
+    """getCampaignStats: rows with platformid, and conversion totals of the rows."""
+    formatter = shape.campaign_formatter or formatter_for(period.end - period.start)
+    rows: list[dict[str, Any]] = []
     for action in MESSAGE_ACTIONS:
         for platform in traffic.platforms_of("campaign", campaign, tuple(CAMPAIGN_PLATFORMS)):
-            minutes = traffic.buckets(
-                ("campaign", campaign, action, str(platform)), first, end, now
+            key = ("campaign", campaign, action, str(platform))
+            counts = bucket_counts(traffic, key, period, formatter, now, shape)
+            rows.extend(
+                {
+                    "count": n,
+                    "action": action,
+                    "datetime": format_local(b),
+                    "platformid": platform,
+                }
+                for b, n in counts.items()
             )
-            for bucket, count in sorted(aggregate(minutes, formatter).items()):
-                rows.append(
-                    {
-                        "count": _count(count, strings),
-                        "action": action,
-                        "datetime": format_time(bucket),
-                        "platformid": platform,
-                    }
-                )
-                if action in totals:
-                    totals[action] += count
-    return {"formatter": formatter, "rows": rows, "conversion": {**totals, "events": []}}
+    return {
+        "formatter": formatter,
+        "rows": finish_rows(rows, shape),
+        "conversion": conversion(rows, shape),
+    }
+
+
+def conversion(rows: list[dict[str, Any]], shape: Shape) -> dict[str, Any]:
+    """Totals of the rows: send and open, and delivery only with ``conversion_delivery``
+    (the documented examples leave it out)."""
+    actions = ("send", "delivery", "open") if shape.conversion_delivery else ("send", "open")
+    totals: dict[str, Any] = {
+        action: sum(row["count"] for row in rows if row["action"] == action) for action in actions
+    }
+    return totals | {"events": []}
 
 
 def message_stats(
@@ -167,23 +197,24 @@ def message_stats(
     created: int,
     now: float,
     platforms: list[int] | None,
-    strings: bool,
+    shape: Shape,
 ) -> dict[str, Any]:
-    """getMsgStats (platforms None) or getMsgPlatformsStats: hourly lifetime rows."""
+    """getMsgStats (platforms None) or getMsgPlatformsStats: lifetime rows per local hour."""
+    zone = shape.zone
+    starts = local_hour_starts(zone, created, now)
     rows: list[dict[str, Any]] = []
-    totals = dict.fromkeys(("send", "delivery", "open"), 0)
     known = traffic.platforms_of("message", code, tuple(MESSAGE_PLATFORMS))
     chosen = [p for p in known if platforms is None or p in platforms]
     for action in MESSAGE_ACTIONS:
         merged: dict[int, int] = {}
         for platform in chosen:
-            hours = traffic.message_hours(code, action, platform, created, now)
+            hours = traffic.message_hours(code, action, platform, created, now, starts)
             if platforms is not None:
                 rows.extend(
                     {
-                        "datetime": format_time(h),
+                        "datetime": format_local(zone.local(h)),
                         "action": action,
-                        "count": _count(n, strings),
+                        "count": n,
                         "platformid": platform,
                     }
                     for h, n in sorted(hours.items())
@@ -192,86 +223,29 @@ def message_stats(
                 merged[hour] = merged.get(hour, 0) + n
         if platforms is None:
             rows.extend(
-                {"datetime": format_time(h), "action": action, "count": _count(n, strings)}
+                {"datetime": format_local(zone.local(h)), "action": action, "count": n}
                 for h, n in sorted(merged.items())
             )
-        if action in totals:
-            totals[action] = sum(merged.values())
-    return {"formatter": "hourly", "rows": rows, "conversion": {**totals, "events": []}}
-
-
-def event_stats(
-    traffic: Traffic, key: Key, start: float, end: float, now: float, plan: str | None
-) -> list[dict[str, Any]]:
-    """getEventStatistics: hourly buckets of the period."""
-    minutes = traffic.buckets(key, start // HOUR * HOUR, end, now, plan)
-    return [
-        {"date": format_time(h, with_seconds=False), "count": n}
-        for h, n in sorted(aggregate(minutes, "hourly").items())
-    ]
-
-
-def subscribers_v1(traffic: Traffic, app: str, now: float) -> dict[str, Any]:
-    """getApplicationSubscribersStats: current subscribers by upper-case device type."""
     return {
-        "devices_types": {
-            platform_name(p).upper(): traffic.subscribers(app, p, w, now)
-            for p, w in PLATFORM_WEIGHTS.items()
-            if p in APP_PLATFORMS
-        }
+        "formatter": "hourly",
+        "rows": finish_rows(rows, shape),
+        "conversion": conversion(rows, shape),
     }
 
 
-def v2_interval(span: float) -> tuple[str, str]:
-    """(interval name, bucket formatter) of a v2 period: under 30 days an hour; up to a
-    year a day; a year (365 to 366 days) a month; over that a year."""
-    if span < 30 * DAY:
-        return "hour", "hourly"
-    if span < 365 * DAY:
-        return "day", "daily"
-    if span <= 366 * DAY:
-        return "month", "monthly"
-    return "year", "yearly"
-
-
-def subscribers_v2(
-    traffic: Traffic, app: str, start: float, end: float, now: float
-) -> dict[str, Any]:
-    """v2 getSubscribersStatistics: one point per interval from the one holding ``start`` to
-    the one holding ``min(end, now)``, each the subscribers at the end of its interval (or
-    at ``now`` for the current one), so the newest point is the current count."""
-    interval, formatter = v2_interval(end - start)
-    points = []
-    moment = bucket_of(int(start) // MINUTE * MINUTE, formatter)
-    while moment <= min(end, now):
-        following = next_bucket(moment, formatter)
-        at = min(following - 1, now)
-        platforms = {
-            platform_name(p): traffic.subscribers(app, p, w, at)
-            for p, w in PLATFORM_WEIGHTS.items()
-        }
-        points.append(
-            {
-                "timestamp": format_time(moment),
-                "total": sum(platforms.values()),
-                "platforms": platforms,
-            }
-        )
-        moment = following
-    return {"application_code": app, "interval": interval, "points": points}
-
-
-def tag_values(tag: str, seed: int) -> list[tuple[str, int]]:
-    """The values of a tag and their device counts, most common first."""
-    values = (
-        LANGUAGES
-        if tag == "Language"
-        else COUNTRIES
-        if tag == "Country"
-        else [f"v{i}" for i in range(8)]
-    )
-    k = key_id(("tag", tag))
-    counts = [
-        (v, int(20000 / (i + 1) * (0.8 + 0.4 * unit(seed, k, i)))) for i, v in enumerate(values)
+def event_stats(
+    traffic: Traffic, key: Key, days: Period, now: float, shape: Shape, wanted: Filter | None
+) -> list[dict[str, Any]]:
+    """getEventStatistics over the local days from ``days.start`` to ``days.end`` (their
+    midnights): 24 hourly buckets a day, quiet ones with count 0; with
+    ``event_hours_to_now`` only the hours up to the current one."""
+    stop = days.end + DAY
+    counts = bucket_counts(traffic, key, Period(days.start, stop - 1), "hourly", now, shape, wanted)
+    last = stop - HOUR
+    if shape.event_hours_to_now:
+        last = min(last, bucket_of(shape.zone.local(now), "hourly"))
+    rows = [
+        {"date": format_local(h, EVENT_DATE), "count": counts.get(h, 0)}
+        for h in range(days.start, last + 1, HOUR)
     ]
-    return sorted(((v, n) for v, n in counts if n > 0), key=lambda item: -item[1])
+    return finish_rows(rows, shape)

@@ -14,7 +14,7 @@ V2_PATH = "/api/v2/statistics/application/getSubscribersStatistics"
 
 
 def create_app(settings: SimulatorSettings) -> web.Application:
-    """Every method of docs/api.md, plus the ``/_sim`` control endpoints."""
+    """Every simulated API method, plus the ``/_sim`` control endpoints."""
     state = SimulatorState(settings)
     app = web.Application()
     app[STATE] = state

@@ -37,9 +37,45 @@ class Faults:
     legacy_envelope: bool = False
     """getAppStats results come in the legacy ``{"error": ..., "json_data": ...}`` envelope."""
     string_counts: bool = False
-    """Counts are sent as strings ("3")."""
+    """Row counts of every method are sent as strings ("3")."""
     forbidden_apps: list[str] = field(default_factory=list)
     """Apps the token may not read: status_code 403 (v2: HTTP 403)."""
+
+    # The shapes of answers. The defaults are the documented ones; each knob turns on a
+    # variant the documentation allows or real answers were seen to have.
+    app_formatter: str | None = None
+    """getAppStats bucket width: None follows the documented length rule (over 1 year
+    yearly, over 1 month monthly, over 1 day daily, over 3 hours hourly, else minutely);
+    "minutely", "hourly" or "daily" forces that width whatever the period: rows at the
+    bucket starts, each counting its whole bucket, and ``formatter`` saying so."""
+    campaign_formatter: str | None = None
+    """getCampaignStats bucket width, as ``app_formatter``."""
+    omit_empty_scopes: bool = False
+    """getAppStats leaves out a scope (applications, devices, messages) with no events in
+    the period (default: all three, ``rows`` possibly empty)."""
+    split_rows: bool = False
+    """Every row counting 2 or more (getAppStats, getCampaignStats, getMsgStats,
+    getMsgPlatformsStats, getEventStatistics) is sent as two rows of the same
+    datetime/action (and platformid) whose counts add up to it; the second parts come
+    after all the other rows."""
+    zero_rows: bool = False
+    """getAppStats and getCampaignStats also list the period's quiet buckets with
+    ``"count": 0`` (default: only buckets with events)."""
+    timezone: str = "UTC"
+    """IANA zone of v1 wall-clock times: request datetimes and dates (datefrom/dateto,
+    date_from/date_to) are read in it, answer datetimes (rows' ``datetime``, event buckets'
+    ``date``) written in it, and buckets floored in it. v2 and ``/_sim`` stay UTC."""
+    request_id_prefix: str = ""
+    """Prepended to request ids, as in the documented ``DC1_bc63f00c...``."""
+    null_response: bool = False
+    """A 210 or 403 answer carries ``"response": null`` (default: no ``response`` key, as
+    seen: ``{"status_code": 210, "status_message": "Application not found"}``)."""
+    conversion_delivery: bool = False
+    """getCampaignStats and getMsgStats conversion totals include ``delivery`` (default:
+    ``send``, ``open`` and ``events`` only, as in the documented examples)."""
+    event_hours_to_now: bool = False
+    """getEventStatistics lists a day's hours only up to the current one (default: all 24
+    hours of every day asked for, later hours of today with ``"count": 0``)."""
 
 
 @dataclass

@@ -3,11 +3,13 @@ ground truth that in-process tests read directly (the ``/_sim`` endpoints serve 
 
 import asyncio
 import logging
+import math
 import random
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from exporter.simulator.attributes import Attributes, Filter
 from exporter.simulator.settings import SimulatorSettings
 from exporter.simulator.traffic import HOUR, MESSAGE_PLATFORMS, Key, Traffic
 from exporter.simulator.world import World, build_world
@@ -68,7 +70,7 @@ class SimulatorState:
         for request_id in expired:
             del self.jobs[request_id]
         pending = self.rng.uniform(faults.pending_min, max(faults.pending_min, faults.pending_max))
-        request_id = secrets.token_hex(16)
+        request_id = faults.request_id_prefix + secrets.token_hex(16)
         legacy = faults.legacy_envelope and method == "getAppStats"
         self.jobs[request_id] = Job(method, created, created + pending, result, legacy)
         return request_id
@@ -83,11 +85,14 @@ class SimulatorState:
         index = self.world.messages.index(code)
         return int(self.started) // HOUR * HOUR - 2 * HOUR - index * HOUR
 
-    def inject(self, key: Key, count: int, bucket: float | None = None, pro: bool = False) -> float:
+    def inject(
+        self, key: Key, count: int, bucket: float | None = None, attributes: Attributes = ()
+    ) -> float:
         """Record ``count`` events of series ``key`` now, in the minute ``bucket`` (Unix
-        seconds; default the current minute); returns the recording time."""
+        seconds; default the current minute), event triggers carrying ``attributes``;
+        returns the recording time."""
         now = self.now()
-        self.traffic.inject(key, int(now if bucket is None else bucket), now, count, pro)
+        self.traffic.inject(key, int(now if bucket is None else bucket), now, count, attributes)
         return now
 
     def truth(
@@ -96,12 +101,13 @@ class SimulatorState:
         after: float,
         until: float,
         bucket_from: float = 0.0,
-        plan: str | None = None,
+        wanted: Filter | None = None,
+        bucket_before: float = math.inf,
     ) -> int:
-        """Events of series ``key`` recorded in (after, until] in buckets starting at or
-        after ``bucket_from``: what counting from a job created at ``after`` to one created
-        at ``until`` must add. ``plan`` narrows event triggers to that attribute value."""
-        return self.traffic.truth(key, after, until, bucket_from, plan)
+        """Events of series ``key`` recorded in (after, until] in minute buckets starting in
+        [bucket_from, bucket_before): what counting from a job created at ``after`` to one
+        created at ``until`` must add. ``wanted`` narrows event triggers by attributes."""
+        return self.traffic.truth(key, after, until, bucket_from, wanted, bucket_before)
 
     def message_truth(
         self, code: str, action: str, until: float, platform: int | None = None

@@ -5,13 +5,25 @@ repeatable and cost nothing to store. Each minute bucket ``b`` of a series has a
 ``C(b)`` (a daily cycle times seeded noise); most of it arrives during the minute, and a late
 part arrives 2 to 8 minutes later, so a bucket minutes old can still grow. ``recorded(b, t)``
 never decreases in ``t``. Injected events (``POST /_sim/inject``) add to it from the moment
-they are injected. The ground truth of any interval is computed from the same functions.
+they are injected. Event triggers carry attributes (see :mod:`attributes`), and a filtered
+count is a prefix count of the bucket's triggers, so it never decreases either. The ground
+truth of any interval is computed from the same functions.
 """
 
 import math
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
+
+from exporter.simulator.attributes import (
+    GENERATED,
+    Attributes,
+    Filter,
+    generated_codes,
+    matches,
+    trigger_code,
+)
 
 MINUTE = 60
 HOUR = 3600
@@ -36,28 +48,48 @@ CAMPAIGN_PLATFORMS = {1: 0.4, 3: 0.5, 11: 0.1}
 MESSAGE_PLATFORMS = {1: 400, 3: 600}
 NET_REGISTRATIONS = APP_RATES[("devices", "register")] - APP_RATES[("devices", "unregister")]
 SUBSCRIBER_BASE = 20000
+CODES_LIMIT = 200_000
+"""Buckets whose trigger attributes are remembered; the memo starts over beyond this."""
+HOURS_LIMIT = 500_000
+"""Hours whose generated total is remembered; the memo starts over beyond this."""
+LATEST = 8 * MINUTE
+"""A bucket's generated events have all arrived this long after it starts."""
+_MIX_START = 0x9E3779B97F4A7C15
+_SPAN = 2.0**64
 _OMEGA = 2 * math.pi / 86400
 _PHASE = 2 * math.pi * 9.0 / 24.0
 
 
+def _step(value: int, part: int) -> int:
+    """One splitmix64 step of :func:`mix`: ``value`` with ``part`` mixed in."""
+    value = (value ^ (part & MASK)) * 0xBF58476D1CE4E5B9 & MASK
+    value = (value ^ (value >> 31)) * 0x94D049BB133111EB & MASK
+    return value ^ (value >> 29)
+
+
 def mix(*parts: int) -> int:
     """A 64-bit hash of integers (splitmix64 steps): stable across runs and processes."""
-    value = 0x9E3779B97F4A7C15
+    value = _MIX_START
     for part in parts:
-        value = (value ^ (part & MASK)) * 0xBF58476D1CE4E5B9 & MASK
-        value = (value ^ (value >> 31)) * 0x94D049BB133111EB & MASK
-        value ^= value >> 29
+        value = _step(value, part)
     return value
 
 
 def unit(*parts: int) -> float:
     """A number in [0, 1) from the hash of ``parts``."""
-    return mix(*parts) / 2.0**64
+    return mix(*parts) / _SPAN
 
 
+@lru_cache(maxsize=1 << 16)
 def key_id(key: Key) -> int:
     """A stable integer for a series key."""
     return zlib.crc32("\0".join(key).encode())
+
+
+@lru_cache(maxsize=1 << 16)
+def _series_mix(seed: int, k: int) -> int:
+    """``mix(seed, k)``: the start of every draw of one series, computed once."""
+    return mix(seed, k)
 
 
 def daily_cycle(minute_start: int) -> float:
@@ -81,7 +113,7 @@ class Injected:
     bucket: int
     recorded_at: float
     count: int
-    pro: bool = False
+    attributes: Attributes = ()
 
 
 class Traffic:
@@ -93,6 +125,8 @@ class Traffic:
         self.enabled = enabled
         self.scales = scales
         self.injected: dict[Key, list[Injected]] = defaultdict(list)
+        self._codes: dict[tuple[Key, int], bytes] = {}
+        self._hours: dict[tuple[Key, int, Filter | None], int] = {}
 
     def rate(self, key: Key, b: int) -> float:
         """Mean events per minute of ``key`` in the minute starting at ``b``."""
@@ -101,7 +135,7 @@ class Traffic:
         if kind == "app":
             return APP_RATES.get((key[2], key[3]), 0.0) * scale
         if kind == "event":
-            return (4.0 + 8.0 * unit(self.seed, key_id(key))) * scale
+            return (4.0 + 8.0 * _series_mix(self.seed, key_id(key)) / _SPAN) * scale
         if kind == "campaign":
             # A send burst every 10 minutes, deliveries and opens trailing it.
             burst_minute = (b // MINUTE - CAMPAIGN_TRAIL.get(key[2], 0)) % 10 == 0
@@ -110,44 +144,110 @@ class Traffic:
             return burst * share * CAMPAIGN_ACTIONS.get(key[2], 0.0) * daily_cycle(b)
         return 0.0
 
+    def _bucket_mix(self, key: Key, b: int) -> int:
+        """``mix(seed, key_id(key), b)``: a bucket's draws are ``unit(seed, k, b, n)``."""
+        return _step(_series_mix(self.seed, key_id(key)), b)
+
+    def total(self, key: Key, b: int) -> int:
+        """All the generated events of a bucket, once they have arrived."""
+        if not self.enabled or b < self.origin:
+            return 0
+        state = self._bucket_mix(key, b)
+        mean = self.rate(key, b)
+        return int(mean * (0.6 + 0.8 * _step(state, 1) / _SPAN) + _step(state, 2) / _SPAN)
+
     def final(self, key: Key, b: int) -> tuple[int, int, int]:
         """(on-time count, late count, delay of the late part in minutes) of a bucket."""
-        if not self.enabled or b < self.origin:
-            return 0, 0, 0
-        k = key_id(key)
-        mean = self.rate(key, b)
-        total = int(mean * (0.6 + 0.8 * unit(self.seed, k, b, 1)) + unit(self.seed, k, b, 2))
-        late = int(total * 0.3 * unit(self.seed, k, b, 4)) if unit(self.seed, k, b, 3) < 0.5 else 0
-        delay = 2 + int(unit(self.seed, k, b, 5) * 7)
+        total = self.total(key, b)
+        if not total:
+            return 0, 0, 2
+        state = self._bucket_mix(key, b)
+        late = int(total * 0.3 * _step(state, 4) / _SPAN) if _step(state, 3) / _SPAN < 0.5 else 0
+        delay = 2 + int(_step(state, 5) / _SPAN * 7)
         return total - late, late, delay
 
     def generated(self, key: Key, b: int, t: float) -> int:
         """Generated events of bucket ``b`` recorded by time ``t``."""
         if t < b:
             return 0
+        if t >= b + LATEST:
+            return self.total(key, b)  # the common case, without the lateness draws
         on_time, late, delay = self.final(key, b)
         seen = on_time if t >= b + MINUTE else int(on_time * (t - b) / MINUTE)
         return seen + (late if t >= b + delay * MINUTE else 0)
 
-    def pro_share(self, key: Key, b: int) -> float:
-        """Share of an event's triggers carrying plan=pro in bucket ``b``."""
-        return 0.2 + 0.3 * unit(self.seed, key_id(key), b, 6)
+    def trigger_codes(self, key: Key, b: int) -> bytes:
+        """The attributes of every generated trigger of bucket ``b``, in arrival order, one
+        :func:`trigger_code` per byte: triggers seen by any time are a prefix of it."""
+        codes = self._codes.get((key, b))
+        if codes is None:
+            state = self._bucket_mix(key, b)
+            starts = [_step(state, 7 + j) for j in range(len(GENERATED))]
+            codes = bytes(
+                trigger_code(tuple(_step(start, i) / _SPAN for start in starts))
+                for i in range(self.total(key, b))
+            )
+            if len(self._codes) >= CODES_LIMIT:
+                self._codes.clear()
+            self._codes[(key, b)] = codes
+        return codes
 
-    def count(self, key: Key, b: int, t: float, plan: str | None = None) -> int:
-        """What the API reports for bucket ``b`` of ``key`` at time ``t``."""
+    def count(self, key: Key, b: int, t: float, wanted: Filter | None = None) -> int:
+        """What the API reports for bucket ``b`` of ``key`` at time ``t``; ``wanted`` counts
+        only the event triggers whose attributes match it."""
+        return self.generated_count(key, b, t, wanted) + self.injected_count(
+            key, b, b + MINUTE, t, wanted
+        )
+
+    def generated_count(self, key: Key, b: int, t: float, wanted: Filter | None = None) -> int:
+        """The generated part of :meth:`count`."""
         generated = self.generated(key, b, t)
-        if plan is not None:
-            pro = int(generated * self.pro_share(key, b))
-            generated = pro if plan == "pro" else generated - pro if plan == "free" else 0
-        extra = sum(
+        if wanted is not None and generated:
+            if key[0] != "event":
+                return 0  # only event triggers carry attributes
+            codes = self.trigger_codes(key, b)
+            generated = sum(codes.count(c, 0, generated) for c in _codes_of(wanted))
+        return generated
+
+    def injected_count(
+        self, key: Key, start: int, stop: int, t: float, wanted: Filter | None = None
+    ) -> int:
+        """Injected events of ``key`` in the buckets starting in [start, stop), recorded by
+        ``t``, whose attributes match ``wanted``."""
+        return sum(
             i.count
             for i in self.injected.get(key, ())
-            if i.bucket == b and i.recorded_at <= t and (plan is None or i.pro == (plan == "pro"))
+            if start <= i.bucket < stop and i.recorded_at <= t and matches(i.attributes, wanted)
         )
-        return generated + extra
+
+    def hour_count(self, key: Key, hour: int, t: float, wanted: Filter | None = None) -> int:
+        """:meth:`count` summed over the 60 minute buckets of the hour starting at ``hour``
+        (a multiple of 3600). The generated part of an hour whose events have all arrived
+        is remembered: a day of hourly buckets costs its recent hours only."""
+        return self._hour_generated(key, hour, t, wanted) + self.injected_count(
+            key, hour, hour + HOUR, t, wanted
+        )
+
+    def _hour_generated(self, key: Key, hour: int, t: float, wanted: Filter | None) -> int:
+        if not self.enabled or hour + HOUR <= self.origin or t < hour:
+            return 0
+        final = t >= hour + HOUR - MINUTE + LATEST
+        memo = (key, hour, wanted)
+        if final and memo in self._hours:
+            return self._hours[memo]
+        minutes = range(hour, hour + HOUR, MINUTE)
+        if final and wanted is None:
+            total = sum(self.total(key, b) for b in minutes)  # no lateness nor attributes
+        else:
+            total = sum(self.generated_count(key, b, t, wanted) for b in minutes)
+        if final:
+            if len(self._hours) >= HOURS_LIMIT:
+                self._hours.clear()
+            self._hours[memo] = total
+        return total
 
     def buckets(
-        self, key: Key, start: float, end: float, t: float, plan: str | None = None
+        self, key: Key, start: float, end: float, t: float, wanted: Filter | None = None
     ) -> dict[int, int]:
         """Non-zero minute buckets with start in [floor(start), end], as seen at ``t``."""
         first = max(int(start) // MINUTE * MINUTE, self.origin if self.enabled else 0)
@@ -159,7 +259,7 @@ class Traffic:
             for i in self.injected.get(key, ())
             if start // MINUTE * MINUTE <= i.bucket <= end
         )
-        found = {b: self.count(key, b, t, plan) for b in sorted(minutes)}
+        found = {b: self.count(key, b, t, wanted) for b in sorted(minutes)}
         return {b: n for b, n in found.items() if n}
 
     def truth(
@@ -168,9 +268,11 @@ class Traffic:
         after: float,
         until: float,
         bucket_from: float = 0.0,
-        plan: str | None = None,
+        wanted: Filter | None = None,
+        bucket_before: float = math.inf,
     ) -> int:
-        """Events recorded in (after, until] in buckets starting at or after ``bucket_from``."""
+        """Events recorded in (after, until] in the minute buckets starting in
+        [bucket_from, bucket_before), narrowed by the attribute filter ``wanted``."""
         # Generated buckets older than the longest lateness were final before ``after``,
         # and there are none before the origin.
         oldest = int(max(bucket_from, after - 10 * MINUTE, self.origin)) // MINUTE * MINUTE
@@ -179,12 +281,17 @@ class Traffic:
         minutes = set(range(oldest, int(until) + 1, MINUTE)) if self.enabled else set()
         minutes.update(i.bucket for i in self.injected.get(key, ()) if i.bucket >= bucket_from)
         return sum(
-            self.count(key, b, until, plan) - self.count(key, b, after, plan) for b in minutes
+            self.count(key, b, until, wanted) - self.count(key, b, after, wanted)
+            for b in minutes
+            if b < bucket_before
         )
 
-    def inject(self, key: Key, bucket: int, now: float, count: int, pro: bool = False) -> None:
-        """Record ``count`` events of ``key`` in ``bucket`` from ``now`` on."""
-        self.injected[key].append(Injected(bucket // MINUTE * MINUTE, now, count, pro))
+    def inject(
+        self, key: Key, bucket: int, now: float, count: int, attributes: Attributes = ()
+    ) -> None:
+        """Record ``count`` events of ``key`` in ``bucket`` from ``now`` on, carrying
+        ``attributes`` (event triggers only)."""
+        self.injected[key].append(Injected(bucket // MINUTE * MINUTE, now, count, attributes))
 
     def message_total(self, code: str, action: str, platform: int, created: int, t: float) -> int:
         """Lifetime count of a message's action on one platform by time ``t``."""
@@ -203,20 +310,19 @@ class Traffic:
         return base + sum(i.count for i in self.injected.get(key, ()) if i.recorded_at <= t)
 
     def message_hours(
-        self, code: str, action: str, platform: int, created: int, t: float
+        self, code: str, action: str, platform: int, created: int, t: float, starts: list[int]
     ) -> dict[int, int]:
-        """A message's counts per hour since it was created, as seen at ``t``."""
+        """A message's counts per bucket, as seen at ``t``: ``starts`` are the buckets'
+        starts (Unix seconds, ascending, the first holding ``created``), each bucket ending
+        where the next starts."""
         rows: dict[int, int] = {}
-        start = created // HOUR * HOUR
-        for hour in range(start, int(t) + 1, HOUR):
-            before = (
-                self.message_total(code, action, platform, created, hour - 1e-6)
-                if hour > start
-                else 0
-            )
-            upto = self.message_total(code, action, platform, created, min(t, hour + HOUR - 1e-6))
+        before = 0
+        for i, start in enumerate(starts):
+            end = starts[i + 1] - 1e-6 if i + 1 < len(starts) else t
+            upto = self.message_total(code, action, platform, created, min(t, end))
             if upto - before:
-                rows[hour] = upto - before
+                rows[start] = upto - before
+            before = upto
         return rows
 
     def subscribers(self, code: str, platform: int, weight: float, t: float) -> int:
@@ -239,3 +345,9 @@ class Traffic:
         """The modelled platforms of a campaign or message, and any other with injections."""
         injected = {int(k[3]) for k in self.injected if k[0] == kind and k[1] == code}
         return sorted(set(modelled) | injected)
+
+
+@lru_cache(maxsize=256)
+def _codes_of(wanted: Filter) -> frozenset[bytes]:
+    """The codes of generated triggers ``wanted`` counts, each as one byte for bytes.count."""
+    return frozenset(bytes([c]) for c in generated_codes(wanted) or ())

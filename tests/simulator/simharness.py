@@ -99,6 +99,12 @@ class SimHarness:
         assert status == 200, answer
         return answer
 
+    async def faults(self, **knobs: Any) -> dict[str, Any]:
+        """``POST /_sim/faults`` with these knobs, which must be accepted; every knob after."""
+        status, answer = await self.control("POST", "faults", json=knobs)
+        assert status == 200, answer
+        return dict(answer)
+
 
 async def running_harness(traffic: bool) -> AsyncIterator[SimHarness]:
     """A simulator (seed 5, 2 apps, jobs ready at once) and a session, for one test."""

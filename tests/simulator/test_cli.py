@@ -6,6 +6,7 @@ import signal
 import sys
 
 import aiohttp
+import pytest
 
 
 async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
@@ -21,6 +22,11 @@ async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
         "--no-traffic",
         "--pending=0.1-0.2",
         "--retry-after=none",
+        "--timezone=Europe/Berlin",
+        "--request-id-prefix=DC1_",
+        "--campaign-formatter=hourly",
+        "--split-rows",
+        "--null-response",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -38,10 +44,18 @@ async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
                 faults = await r.json()
             assert (faults["pending_min"], faults["pending_max"]) == (0.1, 0.2)
             assert faults["retry_after"] is None
+            assert (faults["timezone"], faults["request_id_prefix"]) == ("Europe/Berlin", "DC1_")
+            assert (faults["campaign_formatter"], faults["app_formatter"]) == ("hourly", None)
+            assert (faults["split_rows"], faults["null_response"]) == (True, True)
+            assert (faults["zero_rows"], faults["omit_empty_scopes"]) == (False, False)
             body = {"request": {"auth": "cli-token", "application": "NOPE0-00000"}}
             url = f"{found[1]}/json/1.3/getApplicationSubscribersStats"
             async with session.post(url, json=body) as r:
-                assert (await r.json())["status_message"] == "Application not found"
+                assert await r.json() == {
+                    "status_code": 210,
+                    "status_message": "Application not found",
+                    "response": None,
+                }
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
     finally:
@@ -50,16 +64,25 @@ async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
             await process.wait()
 
 
-async def test_an_address_it_cannot_use_is_one_line_on_stderr_and_exit_1() -> None:
+@pytest.mark.parametrize(
+    ("flag", "cause"),
+    [("--listen=127.0.0.1:notaport", "notaport"), ("--timezone=Mars/Olympus", "Mars/Olympus")],
+)
+async def test_a_bad_address_or_zone_is_one_line_on_stderr_and_exit_1(
+    flag: str, cause: str
+) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "exporter.simulator",
-        "--listen=127.0.0.1:notaport",
+        flag,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 1
-    assert stderr.decode().startswith("pushwoosh-simulator: ")
-    assert "Traceback" not in stderr.decode()
+    text = stderr.decode()
+    assert text.startswith("pushwoosh-simulator: ")
+    assert cause in text
+    assert text.count("\n") == 1
+    assert "Traceback" not in text

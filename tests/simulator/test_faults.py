@@ -166,16 +166,30 @@ async def test_string_counts(sim: SimHarness) -> None:
 
 @pytest.mark.parametrize(
     "knobs",
-    [{"error_rat": 1.0}, {"error_rate": "high"}, {"hang": 1}, {"forbidden_apps": "X"}, [1]],
+    [
+        {"error_rat": 1.0},
+        {"error_rate": "high"},
+        {"hang": 1},
+        {"forbidden_apps": "X"},
+        [1],
+        {"app_formatter": "weekly"},
+        {"campaign_formatter": "monthly"},
+        {"app_formatter": 60},
+        {"timezone": "Mars/Olympus"},
+        {"timezone": ""},
+        {"timezone": None},
+        {"request_id_prefix": None},
+        {"split_rows": "yes"},
+        {"error_rate": 1.0, "zero_rows": 1},
+    ],
 )
 async def test_unknown_knobs_and_wrong_types_change_nothing(
     sim: SimHarness, knobs: dict[str, Any] | list[int]
 ) -> None:
-    before = sim.state.settings.faults.error_rate
+    before = dict(vars(sim.state.settings.faults))
     status, _ = await sim.control("POST", "faults", json=knobs)
     assert status == 400
-    assert sim.state.settings.faults.error_rate == before
-    assert sim.state.settings.faults.hang is False
+    assert vars(sim.state.settings.faults) == before
 
 
 async def test_faults_endpoint_answers_with_every_knob(sim: SimHarness) -> None:
@@ -195,6 +209,16 @@ async def test_faults_endpoint_answers_with_every_knob(sim: SimHarness) -> None:
         "legacy_envelope": False,
         "string_counts": False,
         "forbidden_apps": [],
+        "app_formatter": None,
+        "campaign_formatter": None,
+        "omit_empty_scopes": False,
+        "split_rows": False,
+        "zero_rows": False,
+        "timezone": "UTC",
+        "request_id_prefix": "",
+        "null_response": False,
+        "conversion_delivery": False,
+        "event_hours_to_now": False,
     }
 
 

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exporter.simulator.attributes import Filter
 from exporter.simulator.traffic import MINUTE, Key, Traffic, daily_cycle
 from exporter.simulator.world import build_world
 
@@ -17,7 +18,13 @@ SERIES: list[Key] = [
     ("campaign", "C", "open", "3"),
 ]
 series = st.sampled_from(SERIES)
-plans = st.sampled_from([None, "pro", "free"])
+FILTERS: list[Filter | None] = [
+    None,
+    (("plan", frozenset({"pro"})),),
+    (("plan", frozenset({"pro", "business"})),),
+    (("plan", frozenset({"free"})), ("source", frozenset({"push"}))),
+]
+plans = st.sampled_from(FILTERS)
 minutes = st.integers(0, 3000).map(lambda m: int(ORIGIN) + m * MINUTE)
 
 
@@ -33,7 +40,7 @@ def model(seed: int = 7) -> Traffic:
     times=st.lists(st.floats(-120, 900), min_size=2, max_size=10),
 )
 def test_a_bucket_count_never_decreases_and_is_zero_before_the_bucket(
-    seed: int, key: Key, b: int, plan: str | None, times: list[float]
+    seed: int, key: Key, b: int, plan: Filter | None, times: list[float]
 ) -> None:
     traffic = model(seed)
     counts = [traffic.count(key, b, b + t, plan) for t in sorted(times)]
@@ -62,20 +69,78 @@ def test_some_buckets_grow_after_their_minute_is_over() -> None:
     after=st.floats(0, 4000 * 60),
     length=st.floats(0, 1200),
     bucket_from=st.floats(0, 4000 * 60),
+    span=st.integers(0, 200),
 )
-def test_truth_is_the_growth_of_every_bucket_from_bucket_from(
-    key: Key, plan: str | None, after: float, length: float, bucket_from: float
+def test_truth_is_the_growth_of_every_bucket_from_bucket_from_to_bucket_before(
+    key: Key, plan: Filter | None, after: float, length: float, bucket_from: float, span: int
 ) -> None:
     traffic = model()
-    traffic.inject(key, int(ORIGIN + after) - 3600, ORIGIN + after + length / 2, 5, pro=True)
+    pro = (("plan", "pro"),)
+    traffic.inject(key, int(ORIGIN + after) - 3600, ORIGIN + after + length / 2, 5, pro)
     t1, t2, first = ORIGIN + after, ORIGIN + after + length, ORIGIN + bucket_from
+    before = first + span * MINUTE
     buckets = range(int(ORIGIN) - 7200, int(t2) + 1, MINUTE)
     expected = sum(
         traffic.count(key, b, t2, plan) - traffic.count(key, b, t1, plan)
         for b in buckets
-        if b >= first
+        if first <= b < before
     )
-    assert traffic.truth(key, t1, t2, first, plan) == expected
+    assert traffic.truth(key, t1, t2, first, plan, before) == expected
+
+
+@settings(max_examples=40)
+@given(seed=st.integers(0, 2**32), b=minutes)
+def test_attribute_values_partition_the_triggers_and_filters_and_together(
+    seed: int, b: int
+) -> None:
+    traffic = model(seed)
+    key: Key = ("event", "A", "Login")
+    t = b + 600
+
+    def count(*items: tuple[str, set[str]]) -> int:
+        return traffic.count(key, b, t, tuple((n, frozenset(v)) for n, v in items))
+
+    plans = [count(("plan", {p})) for p in ("free", "pro", "business")]
+    assert sum(plans) == traffic.count(key, b, t)
+    assert count(("plan", {"pro", "business"})) == plans[1] + plans[2]
+    both = count(("plan", {"pro"}), ("source", {"push"}))
+    assert both + count(("plan", {"pro"}), ("source", {"organic"})) == plans[1]
+    assert count(("plan", {"pro"}), ("plan", {"free"})) == 0
+    assert count(("country", {"DE"})) == 0  # no generated trigger has that attribute
+
+
+def test_each_plan_gets_its_share_of_the_generated_triggers() -> None:
+    traffic = model()
+    key: Key = ("event", "A", "Login")
+    buckets = [int(ORIGIN) + m * MINUTE for m in range(300)]
+    total = sum(traffic.count(key, b, b + 600) for b in buckets)
+    pro = (("plan", frozenset({"pro"})),)
+    share = sum(traffic.count(key, b, b + 600, pro) for b in buckets) / total
+    assert 0.25 < share < 0.35
+
+
+@settings(max_examples=60)
+@given(
+    key=series,
+    plan=plans,
+    hour=st.integers(-2, 50),
+    later=st.floats(-600, 7200),
+    injected=st.lists(st.tuples(st.integers(0, 59), st.floats(-60, 7200)), max_size=4),
+)
+def test_an_hour_count_is_the_sum_of_its_minutes_before_and_after_it_is_remembered(
+    key: Key,
+    plan: Filter | None,
+    hour: int,
+    later: float,
+    injected: list[tuple[int, float]],
+) -> None:
+    traffic = model()
+    start = int(ORIGIN) // 3600 * 3600 + hour * 3600
+    for minute, recorded in injected:
+        traffic.inject(key, start + minute * MINUTE, start + recorded, 2, (("plan", "pro"),))
+    for t in (start + 7200.0, start + later, start + 10**6):  # remembered at the first
+        minutes = sum(traffic.count(key, b, t, plan) for b in range(start, start + 3600, MINUTE))
+        assert traffic.hour_count(key, start, t, plan) == minutes
 
 
 def test_without_traffic_only_injected_events_exist() -> None:
