@@ -92,12 +92,13 @@ Tables = list[tuple[str, StatTable]]
 
 
 def answered_width(tables: Tables, method: str) -> int | None:
-    """The widest bucket the tables' ``formatter`` names (None: no table has rows)."""
+    """The widest bucket the tables' ``formatter`` names (None: none names one). A table
+    without rows counts when its formatter is one we know: quiet answers tell the width too."""
     widest = None
     for where, table in tables:
-        if not table.rows:
-            continue
         width = table.bucket_seconds
+        if width is None and not table.rows:
+            continue
         if width is None:
             raise MalformedResponse(
                 f"{where}.formatter is {table.formatter!r}, not one of"
