@@ -348,6 +348,13 @@ class WebConfigFile(BaseModel):
     unauthenticated_health_probes: bool = False
     """Ours: /-/healthy and /-/ready answer without a password (kubelet probes carry none)."""
 
+    @field_validator("basic_auth_users", mode="before")
+    @classmethod
+    def _a_mapping(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, dict):  # never echo what may be a hash
+            raise PydanticCustomError("secret", "must be a mapping of user names to bcrypt hashes")
+        return value
+
     @field_validator("basic_auth_users")
     @classmethod
     def _usable_names(cls, value: dict[str, bytes] | None) -> dict[str, bytes] | None:

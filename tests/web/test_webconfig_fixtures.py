@@ -93,6 +93,7 @@ def test_no_message_shows_a_hash_a_password_or_a_key(pki: Path) -> None:
         "user_bcrypt_variant.bad.yml": "C9zEJRkHgjXnHwb3bN5pie",
         "inline_key_not_pem.bad.yml": "secret-4f3e2d",
         "user_number.bad.yml": "12345",
+        "users_a_string.bad.yml": "C9zEJRkHgjXnHwb3bN5pie",
     }
     for name, secret in secrets.items():
         with pytest.raises(WebConfigError) as caught:

@@ -227,7 +227,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("demo", [False, True], ids=["exporter", "demo"])
+@pytest.mark.parametrize("mode", ["exporter", "demo", "check"])
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -241,11 +241,15 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     ids=["not-utf8", "missing-cert"],
 )
 def test_an_unusable_web_config_is_one_line_and_exit_1(
-    pki: Path, tmp_path: Path, demo: bool, content: bytes, message: str
+    pki: Path, tmp_path: Path, mode: str, content: bytes, message: str
 ) -> None:
     web = pki / "web.yml"
     web.write_bytes(content)
-    args = ["--demo"] if demo else [f"--config.file={_main_config_file(tmp_path)}"]
+    args = {
+        "exporter": [f"--config.file={_main_config_file(tmp_path)}"],
+        "demo": ["--demo"],
+        "check": [f"--config.file={_main_config_file(tmp_path)}", "--config.check"],
+    }[mode]
     result = run_cli(*args, f"--web.config.file={web}")
     assert result.returncode == 1
     assert result.stderr == "pushwoosh-exporter: " + message.format(web=web, dir=pki) + "\n"
