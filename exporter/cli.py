@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--web.config.file",
         dest="web_config",
         default=None,
-        help="exporter-toolkit web config: TLS and basic auth",
+        help="exporter-toolkit web config: TLS, client certificates, basic auth, headers;"
+        " re-read at reload",
     )
     p.add_argument(
         "--state.file",
@@ -124,10 +125,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--probe.dump needs --probe")
     configure_logging("warning" if args.log_level == "warn" else args.log_level, args.log_format)
 
+    web_config_file = Path(args.web_config) if args.web_config else None
+    if web_config_file is not None:
+        try:
+            load_web_config(web_config_file)  # refused now, before anything starts
+        except WebConfigError as exc:
+            print(f"pushwoosh-exporter: {exc}", file=sys.stderr)
+            return 1
+
     if args.demo:
         from exporter.demo import run_demo
 
-        return asyncio.run(run_demo(listen, args.telemetry_path))
+        return asyncio.run(run_demo(listen, args.telemetry_path, web_config_file))
 
     path = Path(args.config_file)
     if args.config_check:
@@ -148,8 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         source()
-        web_config = load_web_config(Path(args.web_config)) if args.web_config else None
-    except (ConfigError, WebConfigError) as exc:
+    except ConfigError as exc:
         print(f"pushwoosh-exporter: {exc}", file=sys.stderr)
         return 1
     exporter = Exporter(
@@ -158,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         telemetry_path=args.telemetry_path,
         shard=shard,
         state_file=Path(args.state_file) if args.state_file else None,
-        web_config=web_config,
+        web_config_file=web_config_file,
     )
     return asyncio.run(serve(exporter))
 

@@ -7,12 +7,13 @@ seed, and the exporter polls it every few seconds so metrics move at once.
 import asyncio
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import structlog
 
-from exporter.config import Config
+from exporter.config import Config, ConfigError
 from exporter.runtime import Exporter, ListenAddress
 from exporter.simulator.server import start_simulator
 from exporter.simulator.settings import SimulatorSettings
@@ -54,8 +55,11 @@ def demo_config(api_url: str, world: dict[str, Any], interval: str = DEMO_INTERV
     )
 
 
-async def run_demo(listen: ListenAddress, telemetry_path: str = "/metrics") -> int:
-    """Start the simulator and the exporter; serve until SIGINT or SIGTERM."""
+async def run_demo(
+    listen: ListenAddress, telemetry_path: str = "/metrics", web_config_file: Path | None = None
+) -> int:
+    """Start the simulator and the exporter (with ``--web.config.file`` if given); serve until
+    SIGINT or SIGTERM."""
     simulator = await start_simulator(SimulatorSettings(seed=42, apps=3, token=DEMO_TOKEN))
     try:
         async with (
@@ -65,7 +69,10 @@ async def run_demo(listen: ListenAddress, telemetry_path: str = "/metrics") -> i
             world = await response.json()
         config = demo_config(simulator.url, world)
         exporter = Exporter(
-            lambda: (config, DEMO_TOKEN), listen=listen, telemetry_path=telemetry_path
+            lambda: (config, DEMO_TOKEN),
+            listen=listen,
+            telemetry_path=telemetry_path,
+            web_config_file=web_config_file,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -73,13 +80,19 @@ async def run_demo(listen: ListenAddress, telemetry_path: str = "/metrics") -> i
             loop.add_signal_handler(sig, stop.set)
         try:
             await exporter.start()
+        except ConfigError as exc:
+            print(f"pushwoosh-exporter: {exc}", file=sys.stderr)
+            await exporter.stop()
+            return 1
         except OSError as exc:
             print(f"pushwoosh-exporter: cannot listen: {exc.strerror or exc}", file=sys.stderr)
             return 1
-        host = listen.host or "127.0.0.1"
+        base = (
+            f"{'https' if exporter.tls else 'http'}://{listen.host or '127.0.0.1'}:{exporter.port}"
+        )
         print(
             f"pushwoosh-exporter demo: simulator at {simulator.url}; open "
-            f"http://{host}:{exporter.port}/ and http://{host}:{exporter.port}{telemetry_path}",
+            f"{base}/ and {base}{telemetry_path}",
             flush=True,
         )
         await stop.wait()

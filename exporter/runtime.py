@@ -19,7 +19,7 @@ from exporter.metrics import Exposition, SelfMetrics
 from exporter.pushwoosh.client import PushwooshClient
 from exporter.server import TargetRow, WebHooks, create_app
 from exporter.store import Store
-from exporter.webconfig import WebConfig, basic_auth_middleware
+from exporter.webconfig import WebConfig, WebGuard, load_web_config
 
 log = structlog.get_logger(__name__)
 
@@ -56,11 +56,12 @@ class Exporter:
         shard: Shard | None = None,
         clock: Clock | None = None,
         state_file: Path | None = None,
-        web_config: WebConfig | None = None,
+        web_config_file: Path | None = None,
     ) -> None:
         self._source = source
         self._listen = listen
-        self._web_config = web_config
+        self._web_config_file = web_config_file
+        self._web_guard: WebGuard | None = None
         self._telemetry_path = telemetry_path
         self._shard = shard or Shard()
         self.clock = clock or SystemClock()
@@ -77,8 +78,9 @@ class Exporter:
         self.port: int | None = None
 
     async def start(self) -> None:
-        """Load the config (ConfigError propagates), start polling, then serve HTTP."""
+        """Load the config and web config (ConfigError propagates), start polling, serve HTTP."""
         config, token = self._source()
+        web_config = self._load_web_config()
         if self._checkpointer is not None:
             self.store.set_targets(c.key for c in build_collectors(config, self._shard))
             self._checkpointer.restore()
@@ -90,16 +92,13 @@ class Exporter:
             targets=self._target_rows,
             reload=self.reload,
         )
-        web_config = self._web_config or WebConfig()
-        middlewares = [basic_auth_middleware(web_config)] if web_config.users else []
-        app = create_app(hooks, self._telemetry_path, middlewares)
+        guard = self._web_guard = WebGuard(web_config)
+        app = create_app(hooks, self._telemetry_path, [guard.middleware])
+        app.on_response_prepare.append(guard.add_headers)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(
-            self._runner,
-            self._listen.host,
-            self._listen.port,
-            ssl_context=web_config.ssl_context(),
+            self._runner, self._listen.host, self._listen.port, ssl_context=guard.ssl_context()
         )
         await site.start()
         sockets = self._runner.addresses
@@ -109,13 +108,23 @@ class Exporter:
             address=f"{self._listen.host or ''}:{self.port}",
             telemetry_path=self._telemetry_path,
             targets=len(self._scheduler.collectors) if self._scheduler else 0,
+            tls=web_config.tls is not None,
         )
 
+    @property
+    def tls(self) -> bool:
+        """Whether the web server speaks HTTPS."""
+        return self._web_guard is not None and self._web_guard.config.tls is not None
+
     async def reload(self) -> str | None:
-        """Reload the config: None when applied, else the error (the old config keeps running)."""
+        """Reload the config and the web config: None when both are applied, else the error
+        (then neither is, and the old ones keep running)."""
         async with self._reload_lock:
             try:
                 config, token = self._source()
+                web_config = self._load_web_config()
+                if self._web_guard is not None:
+                    self._web_guard.replace(web_config)
             except ConfigError as exc:
                 self.self_metrics.reloaded(False, self.clock.now())
                 log.error("reload_failed", error=str(exc))
@@ -135,6 +144,15 @@ class Exporter:
             await self._client.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def _load_web_config(self) -> WebConfig:
+        """The web config file's current content (WebConfigError, a ConfigError, if unusable)."""
+        if self._web_config_file is None:
+            return WebConfig()
+        web_config = load_web_config(self._web_config_file)
+        for note in web_config.notes:
+            log.warning("web_config_partly_honoured", detail=note)
+        return web_config
 
     async def _apply(self, config: Config, token: str) -> None:
         REDACTOR.add([token])

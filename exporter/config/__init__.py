@@ -11,9 +11,9 @@ import json
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
 from exporter.config.messages import describe, format_path, show_value
@@ -28,7 +28,7 @@ from exporter.config.models import (
     PushwooshSettings,
     TagConfig,
 )
-from exporter.config.yamlsource import YamlSyntaxError, load_yaml
+from exporter.config.yamlsource import YamlDocument, YamlSyntaxError, load_yaml
 from exporter.durations import Duration, format_duration
 
 __all__ = [
@@ -47,7 +47,12 @@ __all__ = [
     "load_config",
     "load_token",
     "parse_config",
+    "parse_yaml",
+    "read_text_file",
+    "validate_document",
 ]
+
+M = TypeVar("M", bound=BaseModel)
 
 TOKEN_ENV = "PUSHWOOSH_API_TOKEN"
 """The environment variable holding the API token when no api_token_file is configured."""
@@ -63,12 +68,7 @@ class ConfigError(Exception):
 
 def parse_config(text: str, source: str = "<config>") -> Config:
     """Validate a config's YAML text; ``source`` names it in the messages (usually the path)."""
-    try:
-        document = load_yaml(text)
-    except YamlSyntaxError as exc:
-        where = source if exc.line is None else f"{source}:{exc.line}"
-        where += "" if exc.column is None else f":{exc.column}"
-        raise ConfigError(f"{where}: invalid YAML: {exc.message}") from None
+    document = parse_yaml(text, source)
     if document.data is None:
         raise ConfigError(
             f"{source}: the config is empty: it needs at least one application, campaign,"
@@ -79,33 +79,52 @@ def parse_config(text: str, source: str = "<config>") -> Config:
             f"{source}:{document.line_of(())}: the config must be a mapping with keys such as"
             f" pushwoosh, collection and applications (got {show_value(document.data)})"
         )
+    return validate_document(document, Config, source)
+
+
+def parse_yaml(text: str, source: str) -> YamlDocument:
+    """Load YAML text (any strict-config file); a syntax error becomes a one-line ConfigError."""
+    try:
+        return load_yaml(text)
+    except YamlSyntaxError as exc:
+        where = source if exc.line is None else f"{source}:{exc.line}"
+        where += "" if exc.column is None else f":{exc.column}"
+        raise ConfigError(f"{where}: invalid YAML: {exc.message}") from None
+
+
+def validate_document(document: YamlDocument, model: type[M], source: str) -> M:
+    """Validate a loaded mapping with ``model``; every problem is a ``source:LINE: path: text``."""
     problems = [
         (p.line, f"{format_path(p.path) or 'top level'}: {p.message}") for p in document.problems
     ]
-    config = None
+    validated = None
     try:
-        config = Config.model_validate(document.data)
+        validated = model.model_validate(document.data)
     except ValidationError as exc:
-        problems.extend(describe(error, document) for error in exc.errors(include_url=False))
+        problems.extend(describe(error, document, model) for error in exc.errors(include_url=False))
     except RecursionError:
-        problems.append((1, "the config is nested too deeply"))
-    if problems or config is None:
+        problems.append((1, "the file is nested too deeply"))
+    if problems or validated is None:
         lines = dict.fromkeys(f"{source}:{line}: {text}" for line, text in sorted(problems))
         raise ConfigError(list(lines))
-    return config
+    return validated
+
+
+def read_text_file(path: Path, what: str = "config file") -> str:
+    """The UTF-8 text of ``path``; a missing, unreadable or non-UTF-8 file is one ConfigError."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the {what} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
 
 
 def load_config(path: Path) -> Config:
     """Read and validate the config file at ``path``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
-    return parse_config(text, str(path))
+    return parse_config(read_text_file(path), str(path))
 
 
 def load_token(config: Config, environ: Mapping[str, str]) -> str:

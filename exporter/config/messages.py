@@ -40,20 +40,6 @@ _SENTENCES = {
 }
 """Pydantic's error types -> our sentence, for those that need no context."""
 
-_OURS = {
-    "duration",
-    "bound",
-    "url",
-    "platform",
-    "duplicate",
-    "nothing",
-    "no_targets",
-    "attribute_values",
-    "timezone",
-    "unknown_collector",
-}
-"""Error types raised by our own validators, whose messages are already sentences."""
-
 _NO_VALUE_SHOWN = {
     "missing",
     "extra_forbidden",
@@ -65,8 +51,26 @@ _NO_VALUE_SHOWN = {
     "no_targets",
     "attribute_values",
     "unknown_collector",
+    "secret",
 }
-"""Error types where "(got ...)" would be noise, or (unknown keys) must never appear."""
+"""Error types where "(got ...)" would be noise, or (unknown keys, secrets) must never appear."""
+
+_OWN_SENTENCES = {
+    "duration",
+    "bound",
+    "url",
+    "platform",
+    "duplicate",
+    "nothing",
+    "no_targets",
+    "attribute_values",
+    "timezone",
+    "unknown_collector",
+    "rule",
+    "secret",
+}
+"""Error types raised by our validators, whose message is already the sentence to show.
+``rule`` is any check of ours; ``secret`` is one on a value never to be echoed."""
 
 
 def format_path(loc: Loc) -> str:
@@ -103,13 +107,15 @@ def show_value(value: Any, quoted: bool = True) -> str:
     return f"a {type(value).__name__} value"
 
 
-def describe(error: ErrorDetails, document: YamlDocument) -> tuple[int, str]:
-    """The line and the ``path: sentence`` of one pydantic error."""
+def describe(
+    error: ErrorDetails, document: YamlDocument, root: type[BaseModel] = Config
+) -> tuple[int, str]:
+    """The line and the ``path: sentence`` of one pydantic error of the file ``root`` models."""
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
     loc: tuple[str | int, ...] = (*error["loc"], *ctx.get("at", ()))
     kind = error["type"]
     value = error["input"]
-    sentence = _sentence(kind, error["msg"], ctx, loc)
+    sentence = _sentence(kind, error["msg"], ctx, loc, root)
     if "first" in ctx:
         sentence += f" (first at line {document.line_of((*error['loc'], *ctx['first']))})"
     elif kind not in _NO_VALUE_SHOWN and "at" not in ctx:
@@ -121,11 +127,13 @@ def describe(error: ErrorDetails, document: YamlDocument) -> tuple[int, str]:
     return document.line_of(loc), f"{path}: {sentence}" if path else sentence
 
 
-def _sentence(kind: str, pydantic_msg: str, ctx: dict[str, Any], loc: Loc) -> str:
+def _sentence(
+    kind: str, pydantic_msg: str, ctx: dict[str, Any], loc: Loc, root: type[BaseModel]
+) -> str:
     if kind in _SENTENCES:
         return _SENTENCES[kind]
     if kind == "extra_forbidden":
-        return _unknown_key(loc)
+        return _unknown_key(loc, root)
     if kind == "literal_error":
         return f"must be one of {ctx['expected']}"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
@@ -136,28 +144,28 @@ def _sentence(kind: str, pydantic_msg: str, ctx: dict[str, Any], loc: Loc) -> st
             "less_than_equal": f"must be at most {limit}",
             "less_than": f"must be less than {limit}",
         }[kind]
-    if kind in _OURS:
-        return pydantic_msg  # ours, written as a sentence in models.py or fields.py
+    if kind in _OWN_SENTENCES:
+        return pydantic_msg
     return f"is not valid: {pydantic_msg[:1].lower()}{pydantic_msg[1:]}"
 
 
-def _unknown_key(loc: Loc) -> str:
+def _unknown_key(loc: Loc, root: type[BaseModel]) -> str:
     key = loc[-1]
-    if isinstance(key, str) and key.lower() in _TOKEN_KEYS:
+    if root is Config and isinstance(key, str) and key.lower() in _TOKEN_KEYS:
         return (
             "unknown key: the API token is never read from the config; set the"
             " PUSHWOOSH_API_TOKEN environment variable or pushwoosh.api_token_file"
         )
-    known = list(_model_at(loc[:-1]).model_fields)
+    known = list(_model_at(loc[:-1], root).model_fields)
     close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
     if close:
         return f"unknown key (did you mean '{close[0]}'?)"
     return f"unknown key (known keys here: {', '.join(known)})"
 
 
-def _model_at(loc: Loc) -> type[BaseModel]:
+def _model_at(loc: Loc, root: type[BaseModel]) -> type[BaseModel]:
     """The model that validates the mapping at ``loc``."""
-    model: type[BaseModel] = Config
+    model = root
     for part in loc:
         if isinstance(part, str):
             annotation = _unwrap(model.model_fields[part].annotation)

@@ -90,7 +90,7 @@ def test_bad_web_config_is_one_line(tmp_path: Path, repo_root: Path) -> None:
         env={"PUSHWOOSH_API_TOKEN": TOKEN},
     )
     assert result.returncode == 1
-    assert "cannot load TLS files" in result.stderr
+    assert f"tls_server_config.cert_file: cannot read {tmp_path / 'missing.crt'}" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
