@@ -6,6 +6,7 @@ the path and ``ctx["first"]`` the path of the first occurrence, both relative to
 """
 
 import difflib
+import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Annotated, Any
@@ -92,6 +93,22 @@ CollectorIntervals = Annotated[
     Field(json_schema_extra={"propertyNames": {"enum": list(KINDS)}}),
 ]
 """Intervals by collector kind name (``events: 5m``)."""
+
+
+def _pattern(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise PydanticCustomError(
+            "pattern", "is not a regular expression: {error}", {"error": str(exc)}
+        ) from None
+    return value
+
+
+Pattern = Annotated[
+    str, AfterValidator(_pattern), WithJsonSchema({"type": "string", "format": "regex"})
+]
+"""A regular expression (Python's ``re``), searched anywhere in the text."""
 
 
 def _time_zone(value: str) -> str:

@@ -66,6 +66,7 @@ _OWN_SENTENCES = {
     "attribute_values",
     "timezone",
     "unknown_collector",
+    "pattern",
     "rule",
     "secret",
 }

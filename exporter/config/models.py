@@ -6,6 +6,7 @@ descriptions. Errors raised here are sentences; :mod:`exporter.config.messages` 
 path and line.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -17,6 +18,7 @@ from pydantic_core import PydanticCustomError
 from exporter.config.fields import (
     CollectorIntervals,
     HttpUrl,
+    Pattern,
     Platform,
     PositiveDuration,
     Text,
@@ -93,15 +95,11 @@ def _unique_tags(tags: list[TagConfig]) -> list[TagConfig]:
     return tags
 
 
-class ApplicationConfig(BaseModel):
-    """An application: its app stats, subscribers, events and tags."""
+class CollectSettings(BaseModel):
+    """What is collected for one application."""
 
     model_config = _STRICT
 
-    code: Text
-    """The application code, e.g. ABCDE-12345: the label app."""
-    name: Text | None = None
-    """The label app_name; defaults to the code."""
     app_stats: bool = True
     """Collect getAppStats (opens, installs, registrations, messages)."""
     subscribers: Literal["v1", "v2", "off"] = "v1"
@@ -110,11 +108,6 @@ class ApplicationConfig(BaseModel):
     """Events counted by getEventStatistics."""
     tags: list[TagConfig] = []
     """Tags of this application counted by getTagStats."""
-
-    @property
-    def display_name(self) -> str:
-        """The ``app_name`` label: the configured name, else the code."""
-        return self.name or self.code
 
     @field_validator("events")
     @classmethod
@@ -125,7 +118,7 @@ class ApplicationConfig(BaseModel):
     _unique_tags = field_validator("tags")(_unique_tags)
 
     @model_validator(mode="after")
-    def _collects_something(self) -> "ApplicationConfig":
+    def _collects_something(self) -> "CollectSettings":
         if not (self.app_stats or self.subscribers != "off" or self.events or self.tags):
             raise PydanticCustomError(
                 "nothing",
@@ -133,6 +126,20 @@ class ApplicationConfig(BaseModel):
                 " events or tags",
             )
         return self
+
+
+class ApplicationConfig(CollectSettings):
+    """An application: its app stats, subscribers, events and tags."""
+
+    code: Text
+    """The application code, e.g. ABCDE-12345: the label app."""
+    name: Text | None = None
+    """The label app_name; defaults to the code."""
+
+    @property
+    def display_name(self) -> str:
+        """The ``app_name`` label: the configured name, else the code."""
+        return self.name or self.code
 
 
 class CampaignConfig(BaseModel):
@@ -239,6 +246,62 @@ class CollectionSettings(BaseModel):
         return self.intervals.get(kind, self.interval)
 
 
+class TargetFilter(BaseModel):
+    """Which discovered targets are kept: ``include`` (any matches; empty: all) and not
+    ``exclude`` (any matches), each a regular expression searched in the code and the title."""
+
+    model_config = _STRICT
+
+    include: list[Pattern] = []
+    """Keep a target when one of these matches its code or title (empty: every target)."""
+    exclude: list[Pattern] = []
+    """Drop a target when one of these matches its code or title (wins over include)."""
+
+    def keeps(self, code: str, title: str) -> bool:
+        """Whether a target with this code and title passes the filter."""
+
+        def found(patterns: list[str]) -> bool:
+            return any(re.search(p, code) or re.search(p, title) for p in patterns)
+
+        return (not self.include or found(self.include)) and not found(self.exclude)
+
+
+class ApplicationDiscovery(TargetFilter):
+    """getApplications: every application the token sees, filtered."""
+
+    collect: CollectSettings = CollectSettings()
+    """What each discovered application collects (an applications entry without code and name)."""
+
+
+class CampaignDiscovery(TargetFilter):
+    """getCampaigns of every collected application, filtered."""
+
+    max: int = Field(default=200, ge=1)
+    """At most this many discovered campaigns, the first in listing order (listed ones do not
+    count)."""
+
+
+class DiscoverySettings(BaseModel):
+    """Targets found from the token; listed targets win over discovered ones with their code."""
+
+    model_config = _STRICT
+
+    interval: Annotated[Duration, at_least(timedelta(minutes=1))] = timedelta(minutes=10)
+    """How often the lists are read again."""
+    applications: ApplicationDiscovery | None = None
+    """Discover applications (getApplications)."""
+    campaigns: CampaignDiscovery | None = None
+    """Discover the campaigns of the collected applications (getCampaigns)."""
+
+    @model_validator(mode="after")
+    def _discovers_something(self) -> "DiscoverySettings":
+        if self.applications is None and self.campaigns is None:
+            raise PydanticCustomError(
+                "nothing", "discovers nothing: give applications, campaigns or both"
+            )
+        return self
+
+
 class Config(BaseModel):
     """The whole config file."""
 
@@ -256,6 +319,8 @@ class Config(BaseModel):
     """Messages to collect (deprecated methods, for legacy users)."""
     tags: list[TagConfig] = []
     """Account-wide tags (getTagStats without applications)."""
+    discovery: DiscoverySettings | None = None
+    """Find applications and campaigns from the token, besides the listed ones."""
 
     @field_validator("applications")
     @classmethod
@@ -279,9 +344,11 @@ class Config(BaseModel):
 
     @model_validator(mode="after")
     def _has_targets(self) -> "Config":
-        if not (self.applications or self.campaigns or self.messages or self.tags):
+        listed = self.applications or self.campaigns or self.messages or self.tags
+        if not (listed or self.discovery):
             raise PydanticCustomError(
                 "no_targets",
-                "nothing to collect: list at least one application, campaign, message or tag",
+                "nothing to collect: list at least one application, campaign, message or tag,"
+                " or turn on discovery",
             )
         return self
