@@ -84,13 +84,14 @@ class Checkpointer:
         self._task: asyncio.Task[None] | None = None
         self._again = False
 
-    def restore(self) -> int:
-        """Load the state file into the store (its targets must be set); targets restored."""
+    def restore(self, *, keep_unknown: bool = False) -> int:
+        """Load the state file into the store (its targets must be set); targets restored.
+        With ``keep_unknown`` the saved targets not set yet wait for discovery."""
         state = read_state(self.path)
         if state is None:
             return 0
         try:
-            restored = self.store.load_state(state)
+            restored = self.store.load_state(state, keep_unknown=keep_unknown)
         except ValueError as exc:
             set_aside(self.path, str(exc))
             return 0

@@ -146,6 +146,7 @@ class Store:
         """With ``publish_on_change=False`` readers see only what :meth:`publish` released
         (the state file is written before its counts become visible)."""
         self._targets: dict[TargetKey, _TargetState] = {}
+        self._pending: dict[TargetKey, _TargetState] = {}
         self._revisions = {"up": 0, "down": 0}
         self._version = 0
         self._snapshot: Snapshot | None = None
@@ -154,10 +155,20 @@ class Store:
 
     def set_targets(self, keys: Iterable[TargetKey]) -> None:
         """Track exactly these targets: new ones start unpolled, others are dropped."""
-        old = self._targets
+        old, pending = self._targets, self._pending
         # Kept in key order, so the exposition lists targets in a stable order.
-        self._targets = {key: old.get(key) or _TargetState() for key in sorted(set(keys))}
+        self._targets = {
+            key: old.get(key) or pending.pop(key, None) or _TargetState()
+            for key in sorted(set(keys))
+        }
         self._changed()
+
+    def forget_pending(self) -> int:
+        """Give up the saved targets no :meth:`set_targets` has asked for (see
+        :meth:`load_state`); how many there were."""
+        count = len(self._pending)
+        self._pending.clear()
+        return count
 
     def watermark(self, key: TargetKey) -> int | None:
         """End of the data last read for ``key``, or None before its first success."""
@@ -330,7 +341,7 @@ class Store:
     def dump_state(self) -> dict[str, Any]:
         """Everything needed to continue counting after a restart, as JSON-able data."""
         targets = []
-        for key, state in sorted(self._targets.items()):
+        for key, state in sorted({**self._pending, **self._targets}.items()):
             if not state.baselined:
                 continue
             targets.append(
@@ -349,19 +360,24 @@ class Store:
             )
         return {"version": STATE_VERSION, "targets": targets}
 
-    def load_state(self, data: Mapping[str, Any]) -> int:
-        """Continue from :meth:`dump_state` output; targets not tracked are dropped.
+    def load_state(self, data: Mapping[str, Any], *, keep_unknown: bool = False) -> int:
+        """Continue from :meth:`dump_state` output; targets not tracked are dropped, or with
+        ``keep_unknown`` kept aside (and in :meth:`dump_state`) until :meth:`set_targets`
+        asks for them or :meth:`forget_pending` gives them up: discovered targets are known
+        only after the first listing.
 
-        Returns how many targets were restored. Raises ``ValueError`` on a bad document.
+        Returns how many tracked targets were restored. Raises ``ValueError`` on a bad
+        document.
         """
         if not isinstance(data, Mapping) or data.get("version") != STATE_VERSION:
             raise ValueError(f"state version is not {STATE_VERSION}")
         parsed: list[tuple[_TargetState, _TargetState]] = []
+        pending: dict[TargetKey, _TargetState] = {}
         try:
             for item in data["targets"]:
                 key = TargetKey(str(item["collector"]), str(item["target"]))
                 state = self._targets.get(key)
-                if state is None:
+                if state is None and not keep_unknown:
                     continue
                 loaded = _TargetState(
                     baselined=True,
@@ -374,7 +390,10 @@ class Store:
                         for b in item["buckets"]
                     },
                 )
-                parsed.append((state, loaded))
+                if state is None:
+                    pending[key] = loaded
+                else:
+                    parsed.append((state, loaded))
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"state document is malformed: {exc!r}") from None
         for state, loaded in parsed:
@@ -383,6 +402,7 @@ class Store:
             state.bucket_width = loaded.bucket_width
             state.counters, state.buckets = loaded.counters, loaded.buckets
             state.view = None
+        self._pending = pending
         restored = len(parsed)
         self._changed()
         return restored

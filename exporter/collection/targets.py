@@ -16,8 +16,9 @@ from exporter.collection.collectors import (
     SubscribersCollector,
     TagCollector,
 )
+from exporter.collection.discovery import Discovered
 from exporter.collection.windows import HOUR, MAX_MINUTELY_SPAN, MINUTE
-from exporter.config import Config
+from exporter.config import CollectSettings, Config
 from exporter.durations import format_duration
 from exporter.kinds import KINDS
 from exporter.pushwoosh.models import EventAttribute
@@ -53,22 +54,21 @@ class Shard:
         return int.from_bytes(digest[:8], "big") % self.count == self.index
 
 
-def build_collectors(config: Config, shard: Shard | None = None) -> list[Collector]:
-    """Every collector the config asks for, in config order, filtered to ``shard``."""
+def build_collectors(
+    config: Config, shard: Shard | None = None, discovered: Discovered | None = None
+) -> list[Collector]:
+    """Every collector the config asks for, listed targets first in config order, then the
+    ``discovered`` ones, filtered to ``shard``."""
     found: list[Collector] = []
     for app in config.applications:
-        name = app.display_name
-        if app.app_stats:
-            found.append(AppStatsCollector(app.code, name))
-        if app.subscribers != "off":
-            found.append(SubscribersCollector(app.code, name, app.subscribers))
-        for event in app.events:
-            attributes = tuple(
-                EventAttribute(a.name, a.operator, a.filter_values) for a in event.attributes
-            )
-            found.append(EventCollector(app.code, name, event.name, attributes))
-        found.extend(TagCollector(tag.name, tag.max_values, app.code) for tag in app.tags)
+        found.extend(app_collectors(app.code, app.display_name, app))
+    settings = config.discovery
+    if discovered is not None and settings is not None and settings.applications is not None:
+        for item in discovered.applications:
+            found.extend(app_collectors(item.code, item.name, settings.applications.collect))
     found.extend(CampaignCollector(c.code, c.display_name) for c in config.campaigns)
+    if discovered is not None:
+        found.extend(CampaignCollector(c.code, c.name) for c in discovered.campaigns)
     found.extend(
         MessageCollector(m.code, tuple(m.platforms) if m.platforms is not None else None)
         for m in config.messages
@@ -76,6 +76,22 @@ def build_collectors(config: Config, shard: Shard | None = None) -> list[Collect
     found.extend(TagCollector(tag.name, tag.max_values) for tag in config.tags)
     shard = shard or Shard()
     return [c for c in found if shard.owns(c.key)]
+
+
+def app_collectors(code: str, name: str, collect: CollectSettings) -> list[Collector]:
+    """The collectors of one application, listed or discovered."""
+    found: list[Collector] = []
+    if collect.app_stats:
+        found.append(AppStatsCollector(code, name))
+    if collect.subscribers != "off":
+        found.append(SubscribersCollector(code, name, collect.subscribers))
+    for event in collect.events:
+        attributes = tuple(
+            EventAttribute(a.name, a.operator, a.filter_values) for a in event.attributes
+        )
+        found.append(EventCollector(code, name, event.name, attributes))
+    found.extend(TagCollector(tag.name, tag.max_values, code) for tag in collect.tags)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,9 @@ from exporter.pushwoosh.errors import ResultsTimeout
 from exporter.pushwoosh.exchange import ExchangeRecorder
 from exporter.pushwoosh.limiter import RequestLimiter
 from exporter.pushwoosh.models import (
+    ApplicationsPage,
     AppStats,
+    CampaignInfo,
     CampaignStats,
     EventAttribute,
     EventBucket,
@@ -30,6 +32,7 @@ from exporter.pushwoosh.models import (
     RequestObserver,
     SubscriberCounts,
     SubscribersStatistics,
+    TagInfo,
     TagValueCount,
 )
 from exporter.pushwoosh.timing import JobDurations, PollPolicy, RetryPolicy
@@ -205,6 +208,23 @@ class PushwooshClient:
         return await self._transport.send(
             "tagFile", urljoin(self._api_url + "/", url), parse.parse_tag_csv
         )
+
+    async def get_applications(self, page: int = 1) -> ApplicationsPage:
+        """getApplications: one page of the applications the token sees."""
+        return await self._call("getApplications", {"page": page}, parse.parse_applications_page)
+
+    async def get_campaigns(
+        self, application: str, cursor: str | None = None, limit: int = 100
+    ) -> tuple[CampaignInfo, ...]:
+        """getCampaigns: the application's campaigns after ``cursor`` (a campaign code)."""
+        args: dict[str, object] = {"application": application, "limit": limit}
+        if cursor is not None:
+            args["cursor"] = cursor
+        return await self._call("getCampaigns", args, parse.parse_campaigns)
+
+    async def list_tags(self) -> tuple[TagInfo, ...]:
+        """listTags: the account's tags."""
+        return await self._call("listTags", {}, parse.parse_tags)
 
     async def get_application_subscribers_stats(self, application: str) -> SubscriberCounts:
         """getApplicationSubscribersStats (synchronous): subscribers by platform."""

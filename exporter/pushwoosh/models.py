@@ -131,3 +131,29 @@ class RequestObserver(Protocol):
     def results_timed_out(self, method: str) -> None:
         """A ``method`` job was still pending at ``results_timeout``: given up."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationsPage:
+    """One page of getApplications: application code -> title."""
+
+    applications: Mapping[str, str]
+    page: int
+    total: int
+    """The number of pages."""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignInfo:
+    """One campaign of getCampaigns."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """One tag of listTags."""
+
+    name: str
+    type: int | None

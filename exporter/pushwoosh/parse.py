@@ -16,7 +16,9 @@ from datetime import UTC, datetime, tzinfo
 from exporter.platforms import subscriber_type_name
 from exporter.pushwoosh.errors import MalformedResponse
 from exporter.pushwoosh.models import (
+    ApplicationsPage,
     AppStats,
+    CampaignInfo,
     CampaignStats,
     Conversion,
     EventBucket,
@@ -26,6 +28,7 @@ from exporter.pushwoosh.models import (
     SubscriberCounts,
     SubscribersPoint,
     SubscribersStatistics,
+    TagInfo,
     TagValueCount,
 )
 
@@ -167,6 +170,69 @@ def parse_tag_csv(body: bytes) -> tuple[TagValueCount, ...]:
             continue  # the header row
         counts.append(TagValueCount(value, parse_count(method, count, f"line {number} count")))
     return tuple(counts)
+
+
+def parse_applications_page(response: object) -> ApplicationsPage:
+    """getApplications: ``{applications: {code: title}, page, total}`` (``total`` pages)."""
+    method = "getApplications"
+    if response == []:  # PHP's encoding of an empty map
+        response = {}
+    document = _object(method, response, "response")
+    listed = document.get("applications", {})
+    if listed == []:
+        listed = {}
+    apps = _object(method, listed, "response.applications")
+    titles = {}
+    for code, title in apps.items():
+        if not isinstance(title, str | None):
+            raise MalformedResponse(f"response.applications.{code} is not a title", method=method)
+        titles[code] = title or ""
+    page = document.get("page", 1)
+    total = document.get("total", 1)
+    return ApplicationsPage(
+        applications=titles,
+        page=parse_count(method, page, "response.page"),
+        total=parse_count(method, total, "response.total"),
+    )
+
+
+def parse_campaigns(response: object) -> tuple[CampaignInfo, ...]:
+    """getCampaigns: ``{campaigns: [{code, name, description}]}``; an empty list ends."""
+    method = "getCampaigns"
+    listed = _object(method, response, "response").get("campaigns")
+    if listed is None:
+        return ()
+    if not isinstance(listed, list):
+        raise MalformedResponse("response.campaigns is not a list", method=method)
+    found = []
+    for i, item in enumerate(listed):
+        document = _object(method, item, f"response.campaigns[{i}]")
+        code, name = document.get("code"), document.get("name")
+        if not isinstance(code, str) or not code:
+            raise MalformedResponse(f"response.campaigns[{i}].code is not a code", method=method)
+        found.append(CampaignInfo(code, name if isinstance(name, str) else ""))
+    return tuple(found)
+
+
+def parse_tags(response: object) -> tuple[TagInfo, ...]:
+    """listTags: ``{tags: [{name, type}]}``."""
+    method = "listTags"
+    listed = _object(method, response, "response").get("tags")
+    if not isinstance(listed, list):
+        raise MalformedResponse("response.tags is not a list", method=method)
+    found = []
+    for i, item in enumerate(listed):
+        document = _object(method, item, f"response.tags[{i}]")
+        name, kind = document.get("name"), document.get("type")
+        if not isinstance(name, str) or not name:
+            raise MalformedResponse(f"response.tags[{i}].name is not a name", method=method)
+        found.append(
+            TagInfo(
+                name,
+                None if kind is None else parse_count(method, kind, f"response.tags[{i}].type"),
+            )
+        )
+    return tuple(found)
 
 
 def parse_subscriber_counts(response: object) -> SubscriberCounts:

@@ -377,3 +377,30 @@ def test_a_state_file_without_a_bucket_width_still_loads() -> None:
     assert restored.bucket_width(KEY) is None
     poll(restored, 0, 120, {0: 5, 60: 2})
     assert counter(restored) == 2
+
+
+def test_saved_targets_not_known_yet_wait_for_discovery_then_continue() -> None:
+    store = fresh()
+    poll(store, 0, 60, {0: 5})
+    poll(store, 0, 120, {0: 5, 60: 2})
+    saved = json.loads(json.dumps(store.dump_state()))
+    restarted = Store()
+    restarted.set_targets([])  # at start only the listed targets, and this one is discovered
+    assert restarted.load_state(saved, keep_unknown=True) == 0
+    assert restarted.dump_state() == saved, "a checkpoint before discovery keeps it"
+    restarted.set_targets([KEY])  # the first listing finds it again
+    assert counter(restarted) == 2
+    poll(restarted, 0, 180, {0: 5, 60: 2, 120: 4})
+    assert counter(restarted) == 6
+    assert restarted.forget_pending() == 0
+
+
+def test_saved_targets_discovery_does_not_find_are_given_up() -> None:
+    store = fresh()
+    poll(store, 0, 60, {0: 5})
+    restarted = Store()
+    restarted.load_state(store.dump_state(), keep_unknown=True)
+    assert restarted.forget_pending() == 1
+    assert restarted.dump_state()["targets"] == []
+    restarted.set_targets([KEY])
+    assert restarted.watermark(KEY) is None  # a new start: baseline again

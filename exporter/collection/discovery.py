@@ -1,0 +1,192 @@
+"""Discovery: the applications and campaigns the token can list, filtered by the config.
+
+Each round reads getApplications page by page and getCampaigns of every collected
+application by cursor, keeps what the ``include``/``exclude`` regexes let through (a listed
+target wins over a discovered one with its code) and at most ``campaigns.max`` campaigns.
+A listing that fails keeps the last list it had (at start: none, so the listed targets run
+alone) and is logged once per failing streak. See the README, "Discovery".
+"""
+
+import asyncio
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from exporter.config import DiscoverySettings
+from exporter.pushwoosh.client import PushwooshClient
+from exporter.pushwoosh.errors import PushwooshError
+
+log = structlog.get_logger(__name__)
+
+APPLICATIONS = "applications"
+CAMPAIGNS = "campaigns"
+LISTINGS = (APPLICATIONS, CAMPAIGNS)
+"""The ``kind`` label values of the discovery self-metrics."""
+
+MAX_PAGES = 10_000
+"""No account has more pages than this: a server that never ends a listing is cut here."""
+CAMPAIGN_PAGE = 100
+"""Campaigns asked for per getCampaigns call."""
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A discovered target: its code and title (the code when the API gives no title)."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    """What the last successful listings kept after the filters (listed targets left out)."""
+
+    applications: tuple[Found, ...] = ()
+    campaigns: tuple[Found, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ListingStatus:
+    """The state of one listing, for the self-metrics and the landing page."""
+
+    up: bool = False
+    targets: int = 0
+    last_success: float | None = None
+    last_error: str | None = None
+
+
+async def list_applications(client: PushwooshClient) -> tuple[Found, ...]:
+    """Every application of the token, page after page until one adds nothing or the
+    last page (``total``) is read."""
+    found: dict[str, str] = {}
+    for page in range(1, MAX_PAGES + 1):
+        answer = await client.get_applications(page)
+        new = {code: title for code, title in answer.applications.items() if code not in found}
+        found.update(new)
+        if not new or page >= answer.total:
+            break
+    return tuple(Found(code, title or code) for code, title in found.items())
+
+
+async def list_campaigns(client: PushwooshClient, application: str) -> tuple[Found, ...]:
+    """Every campaign of one application, by cursor until a page brings nothing new (the
+    API may answer fewer than asked, so only an empty page ends the list)."""
+    found: dict[str, str] = {}
+    cursor: str | None = None
+    for _ in range(MAX_PAGES):
+        page = await client.get_campaigns(application, cursor, CAMPAIGN_PAGE)
+        new = [c for c in page if c.code not in found]
+        if not new:
+            break
+        found.update((c.code, c.name or c.code) for c in new)
+        cursor = page[-1].code
+    return tuple(Found(code, name) for code, name in found.items())
+
+
+@dataclass
+class Discovery:
+    """Runs the listing rounds of one config; keeps the last good lists and their status."""
+
+    settings: DiscoverySettings
+    current: Discovered = field(default_factory=Discovered)
+    status: dict[str, ListingStatus] = field(default_factory=dict)
+    rounds: int = 0
+    _failing: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for kind in self.kinds:
+            self.status.setdefault(kind, ListingStatus())
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The listings this config turns on."""
+        return tuple(
+            kind
+            for kind, on in (
+                (APPLICATIONS, self.settings.applications is not None),
+                (CAMPAIGNS, self.settings.campaigns is not None),
+            )
+            if on
+        )
+
+    async def refresh(
+        self,
+        client: PushwooshClient,
+        now: float,
+        listed_apps: Sequence[str],
+        listed_campaigns: Collection[str],
+    ) -> bool:
+        """One round of listings; True when the kept targets changed."""
+        apps = self.current.applications
+        if self.settings.applications is not None:
+            chosen = self.settings.applications
+            try:
+                every = await list_applications(client)
+            except PushwooshError as exc:
+                self._failed(APPLICATIONS, exc)
+            else:
+                listed = set(listed_apps)
+                apps = tuple(
+                    app
+                    for app in every
+                    if app.code not in listed and chosen.keeps(app.code, app.name)
+                )
+                self._succeeded(APPLICATIONS, len(apps), now)
+        campaigns = self.current.campaigns
+        if self.settings.campaigns is not None:
+            try:
+                campaigns = await self._campaigns(
+                    client, [*listed_apps, *(a.code for a in apps)], listed_campaigns
+                )
+            except PushwooshError as exc:
+                self._failed(CAMPAIGNS, exc)
+            else:
+                self._succeeded(CAMPAIGNS, len(campaigns), now)
+        found = Discovered(apps, campaigns)
+        changed = found != self.current
+        self.current = found
+        self.rounds += 1
+        return changed
+
+    async def _campaigns(
+        self, client: PushwooshClient, apps: Sequence[str], listed: Collection[str]
+    ) -> tuple[Found, ...]:
+        settings = self.settings.campaigns
+        assert settings is not None
+        # The client's limiter paces the calls; the lists are merged in the apps' order.
+        lists = await asyncio.gather(
+            *(list_campaigns(client, app) for app in apps), return_exceptions=True
+        )
+        for outcome in lists:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        kept: dict[str, Found] = {}
+        for campaigns in lists:
+            assert not isinstance(campaigns, BaseException)
+            for campaign in campaigns:
+                if campaign.code in listed or campaign.code in kept:
+                    continue
+                if settings.keeps(campaign.code, campaign.name):
+                    kept[campaign.code] = campaign
+        return tuple(kept.values())[: settings.max]
+
+    def _succeeded(self, kind: str, targets: int, now: float) -> None:
+        self.status[kind] = ListingStatus(True, targets, now, None)
+        if self._failing.pop(kind, None) is not None:
+            log.info("discovery_recovered", kind=kind, targets=targets)
+
+    def _failed(self, kind: str, exc: PushwooshError) -> None:
+        error = f"{exc.reason}: {exc}"
+        old = self.status[kind]
+        self.status[kind] = ListingStatus(False, old.targets, old.last_success, error)
+        if kind not in self._failing:
+            log.warning(
+                "discovery_failed",
+                kind=kind,
+                reason=exc.reason,
+                error=str(exc),
+                advice="the last list is kept; a plan without the listing methods answers"
+                " 403 or 210: list the targets in the config instead",
+            )
+        self._failing[kind] = error
