@@ -86,6 +86,8 @@ class SimulatorSettings:
     apps: int = 3
     events: int | None = None
     """Events per app; None: 2 or 3 per app."""
+    campaigns: int = 2
+    """Campaigns at start; campaign ``i`` belongs to app ``i mod apps``."""
     token: str = "demo-token"
     traffic: bool = True
     """Generated traffic; False: only events injected through ``/_sim/inject`` exist."""
