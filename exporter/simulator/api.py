@@ -23,6 +23,20 @@ SCHEDULED = (
     "getEventStatistics",
     "getTagStats",
 )
+LISTING = ("getApplications", "getCampaigns", "listTags")
+"""Methods some plans lack: ``faults.forbid_listing`` refuses them."""
+FORBIDDEN_LISTING = {
+    403: "Token restrictions forbid this operation",
+    210: "Access denied: the method is not available on your plan",
+}
+"""The answer of a listing method on a plan without it, by status_code."""
+NEEDS_APP = (
+    "getAppStats",
+    "getEventStatistics",
+    "getApplicationSubscribersStats",
+    "getCampaigns",
+)
+"""Methods whose ``application`` must name an app that exists."""
 HANG_POLL = 0.05
 """Seconds between looks at ``faults.hang`` while a call is held."""
 V1_CONTENT_TYPE = "application/json; charset=utf8"
@@ -174,13 +188,17 @@ def maybe_wrong_shape(state: SimulatorState, data: Any) -> Any:
 
 
 def check_auth(state: SimulatorState, args: dict[str, Any], method: str) -> None:
-    """The token, and the application when the method names one."""
+    """The token, the plan (``faults.forbid_listing``), and the application when the
+    method names one."""
     token = args.get("auth")
-    needs_app = method in ("getAppStats", "getEventStatistics", "getApplicationSubscribersStats")
+    needs_app = method in NEEDS_APP
     if not token or (needs_app and not args.get("application")):
         raise Refusal(210, "API token or application is not set")
     if token != state.settings.token:
         raise Refusal(210, "Account not found")
+    forbid = state.settings.faults.forbid_listing
+    if forbid is not None and method in LISTING:
+        raise Refusal(forbid, FORBIDDEN_LISTING.get(forbid, FORBIDDEN_LISTING[403]))
     app = args.get("application")
     if needs_app and state.world.app(str(app)) is None:
         raise Refusal(210, "Application not found")

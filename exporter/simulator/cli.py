@@ -35,6 +35,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--events", type=int, default=None, help="events per app (default: 2 or 3 per app)"
     )
     p.add_argument(
+        "--campaigns",
+        type=int,
+        default=2,
+        help="campaigns at start, spread over the apps (default: %(default)s)",
+    )
+    p.add_argument(
+        "--apps-page-size",
+        type=int,
+        default=2,
+        help="apps per getApplications page (default: %(default)s)",
+    )
+    p.add_argument(
+        "--campaigns-page-cap",
+        type=int,
+        default=None,
+        help="getCampaigns answers at most this many campaigns whatever limit asks",
+    )
+    p.add_argument(
+        "--forbid-listing",
+        type=int,
+        choices=(210, 403),
+        default=None,
+        help="getApplications, getCampaigns and listTags answer this status_code, as on a "
+        "plan without them",
+    )
+    p.add_argument(
         "--token",
         default=os.environ.get("PUSHWOOSH_API_TOKEN", "demo-token"),
         help="accepted API token (default: $PUSHWOOSH_API_TOKEN or demo-token)",
@@ -86,6 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     host, _, port = args.listen.rpartition(":")
     low, _, high = args.pending.partition("-")
     try:
+        if args.apps_page_size < 1:
+            raise ValueError(f"--apps-page-size must be at least 1 (got {args.apps_page_size})")
+        if args.campaigns_page_cap is not None and args.campaigns_page_cap < 1:
+            raise ValueError(
+                f"--campaigns-page-cap must be at least 1 (got {args.campaigns_page_cap})"
+            )
         faults = Faults(
             error_rate=args.error_rate,
             rate_limit_rate=args.rate_limit_rate,
@@ -98,12 +130,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             request_id_prefix=args.request_id_prefix,
             app_formatter=args.app_formatter,
             campaign_formatter=args.campaign_formatter,
+            apps_page_size=args.apps_page_size,
+            campaigns_page_cap=args.campaigns_page_cap,
+            forbid_listing=args.forbid_listing,
             **{name: getattr(args, name) for name in SHAPE_SWITCHES},
         )
         settings = SimulatorSettings(
             seed=args.seed,
             apps=args.apps,
             events=args.events,
+            campaigns=args.campaigns,
             token=args.token,
             traffic=not args.no_traffic,
             faults=faults,

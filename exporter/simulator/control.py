@@ -13,6 +13,23 @@ filter, the very list the API takes, e.g.
 several values of one item are alternatives, several items must all hold, and what the API
 refuses (the old ``"value"`` key, other operators) the truth refuses with 400.
 
+Changing the account while a client runs:
+
+- ``POST /_sim/apps`` ``{"add": {"name"?: "shop-new", "code"?: "ABCDE-12345"}}`` adds an app
+  (a fresh code unless one is given; a default name unless one is given) with events, tags
+  and traffic like the first ones', and answers its ``/_sim/world`` entry
+  ``{"code", "name", "events", "tags"}``. The code of a removed app brings that app back.
+  ``{"remove": "CODE"}`` removes an app and its campaigns and answers
+  ``{"removed": "CODE", "campaigns": [codes removed with it]}``: it leaves getApplications,
+  and its methods answer 210 "Application not found".
+- ``POST /_sim/campaigns`` ``{"add": {"app": "CODE", "name"?: ..., "code"?: ...,
+  "description"?: ...}}`` adds a campaign last in its app's listing and answers its
+  ``campaign_details`` entry ``{"code", "name", "app", "description"}``; ``{"remove":
+  "CODE"}`` removes one (answers ``{"removed": "CODE"}``): it leaves getCampaigns (its code
+  still works as a cursor) and getCampaignStats answers 210 "Campaign not found".
+
+Added apps and campaigns inject and have a truth like the others.
+
 The truth of the rows of one answer: a row counts its whole bucket (see :mod:`results`), so
 ``bucket_from=<bucket start>&bucket_before=<next bucket start>`` (Unix seconds) with
 ``after=0&until=<job time>`` is that row's count.
@@ -39,7 +56,8 @@ def _state(request: web.Request) -> SimulatorState:
 
 
 async def world(request: web.Request) -> web.Response:
-    """``GET /_sim/world``: apps (code, name, events, tags), campaigns, messages, tags."""
+    """``GET /_sim/world``: apps (code, name, events, tags), campaigns (codes), messages,
+    tags (account-wide), campaign_details (code, name, app, description)."""
     return web.json_response(_state(request).world.as_json())
 
 
@@ -68,11 +86,83 @@ def check_series(state: SimulatorState, key: Key) -> None:
     if kind == "event" and (app is None or key[2] not in app.events):
         raise KeyError(f"no such event: {key[1:]}")
     if kind in ("campaign", "message"):
-        known = world.campaigns if kind == "campaign" else world.messages
-        if code not in known or key[2] not in results.MESSAGE_ACTIONS:
+        known = world.campaign(code) if kind == "campaign" else code in world.messages
+        if not known or key[2] not in results.MESSAGE_ACTIONS:
             raise KeyError(f"no such {kind} series: {key[1:]}")
         if int(key[3]) not in PLATFORM_NAMES:
             raise KeyError(f"no such platform: {key[3]}")
+
+
+def _change(body: Any) -> tuple[str, Any]:
+    """("add", fields) or ("remove", code) from a change body; ValueError otherwise."""
+    if not isinstance(body, dict) or len(body) != 1 or not ({"add", "remove"} & set(body)):
+        raise ValueError('expected {"add": {...}} or {"remove": "CODE"}')
+    verb, value = next(iter(body.items()))
+    if verb == "add" and not isinstance(value, dict):
+        raise ValueError('"add" takes an object')
+    if verb == "remove" and not isinstance(value, str):
+        raise ValueError('"remove" takes a code')
+    return verb, value
+
+
+def _fields(given: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+    unknown = set(given) - allowed
+    if unknown:
+        raise ValueError(f"unknown fields: {sorted(unknown)}")
+    return given
+
+
+async def _json_body(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="expected a JSON body") from None
+
+
+async def apps(request: web.Request) -> web.Response:
+    """``POST /_sim/apps``: add or remove an app (see the module docstring)."""
+    state = _state(request)
+    try:
+        verb, value = _change(await _json_body(request))
+        if verb == "remove":
+            if state.world.app(value) is None:
+                raise ValueError(f"no such app: {value!r}")
+            gone = state.remove_app(value)
+            return web.json_response({"removed": value, "campaigns": gone})
+        fields = _fields(value, {"name", "code"})
+        app = state.add_app(fields.get("name"), fields.get("code"))
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"bad app change: {exc}") from None
+    entry = {"code": app.code, "name": app.name, "events": list(app.events), "tags": list(app.tags)}
+    return web.json_response(entry)
+
+
+async def campaigns(request: web.Request) -> web.Response:
+    """``POST /_sim/campaigns``: add or remove a campaign (see the module docstring)."""
+    state = _state(request)
+    try:
+        verb, value = _change(await _json_body(request))
+        if verb == "remove":
+            if state.world.campaign(value) is None:
+                raise ValueError(f"no such campaign: {value!r}")
+            state.remove_campaign(value)
+            return web.json_response({"removed": value})
+        fields = _fields(value, {"app", "name", "code", "description"})
+        if not isinstance(fields.get("app"), str):
+            raise ValueError('"add" needs "app": the code of an app')
+        campaign = state.add_campaign(
+            fields["app"], fields.get("name"), fields.get("code"), fields.get("description")
+        )
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"bad campaign change: {exc}") from None
+    return web.json_response(
+        {
+            "code": campaign.code,
+            "name": campaign.name,
+            "app": campaign.app,
+            "description": campaign.description,
+        }
+    )
 
 
 async def inject(request: web.Request) -> web.Response:
@@ -161,6 +251,18 @@ async def clear_requests(request: web.Request) -> web.Response:
 
 def _knob_value(current: Faults, name: str, value: Any) -> Any:
     """``value`` if it fits the type of knob ``name``; ValueError otherwise."""
+    if name == "apps_page_size":
+        if not _whole(value, minimum=1):
+            raise ValueError(f"bad value for {name}: {value!r} (a whole number, at least 1)")
+        return value
+    if name == "campaigns_page_cap":
+        if value is not None and not _whole(value, minimum=1):
+            raise ValueError(f"bad value for {name}: {value!r} (null or at least 1)")
+        return value
+    if name == "forbid_listing":
+        if value not in (None, 210, 403) or isinstance(value, bool):
+            raise ValueError(f"bad value for {name}: {value!r} (null, 210 or 403)")
+        return value
     if name == "forbidden_apps":
         fits = isinstance(value, list) and all(isinstance(v, str) for v in value)
     elif name in ("app_formatter", "campaign_formatter"):
@@ -180,6 +282,10 @@ def _knob_value(current: Faults, name: str, value: Any) -> Any:
     if not fits:
         raise ValueError(f"bad value for {name}: {value!r}")
     return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _whole(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
 async def faults(request: web.Request) -> web.Response:

@@ -42,7 +42,7 @@ async def campaign_stats(
 ) -> Any:
     """getCampaignStats."""
     campaign = args.get("campaign")
-    if campaign not in state.world.campaigns:
+    if not isinstance(campaign, str) or state.world.campaign(campaign) is None:
         raise Refusal(210, "Campaign not found")
     period = _period(args, "datefrom", "dateto")
     shape = Shape.of(state.settings.faults)

@@ -5,7 +5,8 @@ from types import TracebackType
 from aiohttp import web
 
 from exporter.simulator import control
-from exporter.simulator.api import SCHEDULED, STATE, get_results, v1_route
+from exporter.simulator.api import LISTING, SCHEDULED, STATE, get_results, v1_route
+from exporter.simulator.listing import LISTING_METHODS
 from exporter.simulator.methods import V1_METHODS, subscribers_v2
 from exporter.simulator.settings import SimulatorSettings
 from exporter.simulator.state import SimulatorState
@@ -18,11 +19,13 @@ def create_app(settings: SimulatorSettings) -> web.Application:
     state = SimulatorState(settings)
     app = web.Application()
     app[STATE] = state
-    for method, compute in V1_METHODS.items():
+    for method, compute in (V1_METHODS | LISTING_METHODS).items():
         app.router.add_post(f"/json/1.3/{method}", v1_route(state, method, compute))
     app.router.add_post("/json/1.3/getResults", get_results)
     app.router.add_post(V2_PATH, subscribers_v2)
     app.router.add_get("/_sim/world", control.world)
+    app.router.add_post("/_sim/apps", control.apps)
+    app.router.add_post("/_sim/campaigns", control.campaigns)
     app.router.add_post("/_sim/inject", control.inject)
     app.router.add_get("/_sim/truth", control.truth)
     app.router.add_get("/_sim/subscribers", control.subscribers)
@@ -31,6 +34,7 @@ def create_app(settings: SimulatorSettings) -> web.Application:
     app.router.add_post("/_sim/faults", control.faults)
     app.router.add_get("/_sim/files/{name}.csv", control.tag_file)
     assert set(SCHEDULED) <= set(V1_METHODS)
+    assert set(LISTING) == set(LISTING_METHODS)
     return app
 
 

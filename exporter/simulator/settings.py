@@ -77,6 +77,17 @@ class Faults:
     """getEventStatistics lists a day's hours only up to the current one (default: all 24
     hours of every day asked for, later hours of today with ``"count": 0``)."""
 
+    # The listing methods (getApplications, getCampaigns, listTags).
+    apps_page_size: int = 2
+    """Apps per getApplications page: small, so that a few apps make several pages."""
+    campaigns_page_cap: int | None = None
+    """getCampaigns answers at most this many campaigns whatever ``limit`` asks, as the
+    API may (None: ``limit``, at most 1000)."""
+    forbid_listing: int | None = None
+    """210 or 403: the listing methods answer that status_code, as on a plan without them
+    (403 "Token restrictions forbid this operation", 210 "Access denied: the method is not
+    available on your plan"). The Statistics methods are not affected."""
+
 
 @dataclass
 class SimulatorSettings:
@@ -86,6 +97,8 @@ class SimulatorSettings:
     apps: int = 3
     events: int | None = None
     """Events per app; None: 2 or 3 per app."""
+    campaigns: int = 2
+    """Campaigns at start; campaign ``i`` belongs to app ``i mod apps``."""
     token: str = "demo-token"
     traffic: bool = True
     """Generated traffic; False: only events injected through ``/_sim/inject`` exist."""

@@ -12,7 +12,7 @@ from typing import Any
 from exporter.simulator.attributes import Attributes, Filter
 from exporter.simulator.settings import SimulatorSettings
 from exporter.simulator.traffic import HOUR, MESSAGE_PLATFORMS, Key, Traffic
-from exporter.simulator.world import World, build_world
+from exporter.simulator.world import App, Campaign, World, build_world
 
 LOG = logging.getLogger("exporter.simulator")
 JOB_LIFETIME = 3600.0
@@ -52,7 +52,7 @@ class SimulatorState:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.world = build_world(s.seed, s.apps, s.events)
+        self.world = build_world(s.seed, s.apps, s.events, s.campaigns)
         self.started = s.clock()
         scales = {a.code: a.scale for a in self.world.apps} | {c: 1.0 for c in self.world.campaigns}
         self.traffic = Traffic(s.seed, self.started - s.history, s.traffic, scales)
@@ -74,6 +74,34 @@ class SimulatorState:
         legacy = faults.legacy_envelope and method == "getAppStats"
         self.jobs[request_id] = Job(method, created, created + pending, result, legacy)
         return request_id
+
+    def add_app(self, name: str | None = None, code: str | None = None) -> App:
+        """A new app (see :meth:`World.add_app`) whose traffic is generated like the others'
+        (as if it had existed since the traffic's origin); ValueError for a taken code."""
+        app = self.world.add_app(name, code)
+        self.traffic.scales[app.code] = app.scale
+        return app
+
+    def remove_app(self, code: str) -> list[str]:
+        """Remove an app and its campaigns (their codes are returned); KeyError if none."""
+        return self.world.remove_app(code)
+
+    def add_campaign(
+        self,
+        app: str,
+        name: str | None = None,
+        code: str | None = None,
+        description: str | None = None,
+    ) -> Campaign:
+        """A new campaign of ``app``, with traffic like the others'; ValueError for an
+        unknown app or a taken code."""
+        campaign = self.world.add_campaign(app, name, code, description)
+        self.traffic.scales[campaign.code] = 1.0
+        return campaign
+
+    def remove_campaign(self, code: str) -> Campaign:
+        """Remove a campaign; KeyError if there is none."""
+        return self.world.remove_campaign(code)
 
     def now(self) -> float:
         """The simulator's clock."""

@@ -72,6 +72,34 @@ class SimHarness:
         """A scheduled method's result (the fixture's jobs are ready at once)."""
         return await self.results(await self.job(method, **args))
 
+    async def answer(self, method: str, **args: Any) -> Any:
+        """The response of a synchronous method that must succeed."""
+        status, body = await self.call(method, **args)
+        assert (status, body["status_code"]) == (200, 200), body
+        return body["response"]
+
+    async def app_pages(self) -> list[dict[str, Any]]:
+        """getApplications page after page, up to the page ``total`` names."""
+        pages = [await self.answer("getApplications", page=1)]
+        while pages[-1]["page"] < pages[-1]["total"]:
+            pages.append(await self.answer("getApplications", page=pages[-1]["page"] + 1))
+        return pages
+
+    async def campaign_pages(self, app: str, **args: Any) -> list[list[dict[str, Any]]]:
+        """getCampaigns of ``app`` by cursor until an empty page (included)."""
+        pages = [(await self.answer("getCampaigns", application=app, **args))["campaigns"]]
+        while pages[-1]:
+            cursor = pages[-1][-1]["code"]
+            found = await self.answer("getCampaigns", application=app, cursor=cursor, **args)
+            pages.append(found["campaigns"])
+        return pages
+
+    async def change(self, path: str, body: Any) -> Any:
+        """``POST /_sim/apps`` or ``/_sim/campaigns``, which must succeed."""
+        status, answer = await self.control("POST", path, json=body)
+        assert status == 200, answer
+        return answer
+
     async def v2(self, body: dict[str, Any], token: str = TOKEN) -> tuple[int, Any]:
         """POST the v2 subscribers method with ``Authorization: Key <token>``."""
         headers = {"Authorization": f"Key {token}"}
@@ -106,16 +134,18 @@ class SimHarness:
         return dict(answer)
 
 
-async def running_harness(traffic: bool) -> AsyncIterator[SimHarness]:
-    """A simulator (seed 5, 2 apps, jobs ready at once) and a session, for one test."""
+async def running_harness(traffic: bool, **overrides: Any) -> AsyncIterator[SimHarness]:
+    """A simulator (seed 5, 2 apps, jobs ready at once, unless ``overrides`` of
+    :class:`SimulatorSettings` say otherwise) and a session, for one test."""
     clock = FakeTime(NOW)
-    settings = SimulatorSettings(
-        seed=5,
-        apps=2,
-        token=TOKEN,
-        traffic=traffic,
-        clock=clock,
-        faults=Faults(pending_min=0.0, pending_max=0.0),
-    )
+    fields: dict[str, Any] = {
+        "seed": 5,
+        "apps": 2,
+        "token": TOKEN,
+        "traffic": traffic,
+        "clock": clock,
+        "faults": Faults(pending_min=0.0, pending_max=0.0),
+    }
+    settings = SimulatorSettings(**(fields | overrides))
     async with await start_simulator(settings) as running, aiohttp.ClientSession() as session:
         yield SimHarness(running, session, clock)

@@ -27,6 +27,10 @@ async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
         "--campaign-formatter=hourly",
         "--split-rows",
         "--null-response",
+        "--campaigns=5",
+        "--apps-page-size=3",
+        "--campaigns-page-cap=2",
+        "--forbid-listing=403",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -39,6 +43,8 @@ async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
             async with session.get(f"{found[1]}/_sim/world") as r:
                 apps = (await r.json())["apps"]
             assert len(apps) == 4
+            async with session.get(f"{found[1]}/_sim/world") as r:
+                assert len((await r.json())["campaign_details"]) == 5
             assert all(len(app["events"]) == 5 for app in apps)
             async with session.post(f"{found[1]}/_sim/faults", json={}) as r:
                 faults = await r.json()
@@ -48,6 +54,15 @@ async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
             assert (faults["campaign_formatter"], faults["app_formatter"]) == ("hourly", None)
             assert (faults["split_rows"], faults["null_response"]) == (True, True)
             assert (faults["zero_rows"], faults["omit_empty_scopes"]) == (False, False)
+            assert (faults["apps_page_size"], faults["campaigns_page_cap"]) == (3, 2)
+            assert faults["forbid_listing"] == 403
+            url = f"{found[1]}/json/1.3/listTags"
+            async with session.post(url, json={"request": {"auth": "cli-token"}}) as r:
+                assert await r.json() == {
+                    "status_code": 403,
+                    "status_message": "Token restrictions forbid this operation",
+                    "response": None,
+                }
             body = {"request": {"auth": "cli-token", "application": "NOPE0-00000"}}
             url = f"{found[1]}/json/1.3/getApplicationSubscribersStats"
             async with session.post(url, json=body) as r:
@@ -66,9 +81,15 @@ async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
 
 @pytest.mark.parametrize(
     ("flag", "cause"),
-    [("--listen=127.0.0.1:notaport", "notaport"), ("--timezone=Mars/Olympus", "Mars/Olympus")],
+    [
+        ("--listen=127.0.0.1:notaport", "notaport"),
+        ("--timezone=Mars/Olympus", "Mars/Olympus"),
+        ("--apps-page-size=0", "--apps-page-size must be at least 1"),
+        ("--campaigns-page-cap=0", "--campaigns-page-cap must be at least 1"),
+        ("--campaigns=-1", "--campaigns must not be negative"),
+    ],
 )
-async def test_a_bad_address_or_zone_is_one_line_on_stderr_and_exit_1(
+async def test_a_bad_address_zone_or_size_is_one_line_on_stderr_and_exit_1(
     flag: str, cause: str
 ) -> None:
     process = await asyncio.create_subprocess_exec(

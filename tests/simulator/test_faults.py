@@ -181,6 +181,13 @@ async def test_string_counts(sim: SimHarness) -> None:
         {"request_id_prefix": None},
         {"split_rows": "yes"},
         {"error_rate": 1.0, "zero_rows": 1},
+        {"apps_page_size": 0},
+        {"apps_page_size": 2.5},
+        {"apps_page_size": None},
+        {"campaigns_page_cap": 0},
+        {"campaigns_page_cap": True},
+        {"forbid_listing": 500},
+        {"forbid_listing": "403"},
     ],
 )
 async def test_unknown_knobs_and_wrong_types_change_nothing(
@@ -219,6 +226,9 @@ async def test_faults_endpoint_answers_with_every_knob(sim: SimHarness) -> None:
         "null_response": False,
         "conversion_delivery": False,
         "event_hours_to_now": False,
+        "apps_page_size": 2,
+        "campaigns_page_cap": None,
+        "forbid_listing": None,
     }
 
 

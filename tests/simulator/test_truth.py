@@ -171,6 +171,11 @@ async def test_world_lists_what_exists(sim: SimHarness) -> None:
     assert world["apps"][0]["tags"] == ["Language"]
     assert len(world["campaigns"]) == len(world["messages"]) == 2
     assert world["tags"] == ["Country"]
+    details = world["campaign_details"]
+    assert [c["code"] for c in details] == world["campaigns"]
+    assert [c["app"] for c in details] == [app["code"] for app in world["apps"]]
+    assert [c["name"] for c in details] == ["promo-spring", "newsletter-weekly"]
+    assert all(set(c) == {"code", "name", "app", "description"} for c in details)
 
 
 def _format(t: float) -> str:
