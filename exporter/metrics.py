@@ -185,6 +185,18 @@ class SelfMetrics:
             "Unix time of the last successful configuration load.",
             registry=self.registry,
         )
+        self.discovery_up = Gauge(
+            "pushwoosh_discovery_up",
+            "1 if the last listing of this kind (applications, campaigns) succeeded.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.discovery_targets = Gauge(
+            "pushwoosh_discovery_targets",
+            "Targets the last successful listing kept after the filters (listed ones not counted).",
+            ["kind"],
+            registry=self.registry,
+        )
         build = Gauge(
             "pushwoosh_exporter_build_info",
             "Always 1; the version label says which exporter runs.",
@@ -204,6 +216,12 @@ class SelfMetrics:
     def results_timed_out(self, method: str) -> None:
         """A scheduled job given up at results_timeout: one ``timeout`` failure of ``method``."""
         self.api_failures.labels(method=method, reason="timeout").inc()
+        self.version += 1
+
+    def discovered(self, kind: str, up: bool, targets: int) -> None:
+        """Record the state of one discovery listing (``kind``: applications, campaigns)."""
+        self.discovery_up.labels(kind=kind).set(1 if up else 0)
+        self.discovery_targets.labels(kind=kind).set(targets)
         self.version += 1
 
     def reloaded(self, ok: bool, when: float) -> None:

@@ -10,6 +10,8 @@ from aiohttp import web
 
 from exporter.checkpoint import Checkpointer
 from exporter.clock import Clock, SystemClock
+from exporter.collection.collectors import Collector
+from exporter.collection.discovery import Discovered, Discovery
 from exporter.collection.scheduler import Scheduler
 from exporter.collection.targets import ApiBudget, Shard, build_collectors
 from exporter.config import Config, ConfigError
@@ -73,6 +75,8 @@ class Exporter:
         self._scheduler: Scheduler | None = None
         self._client: PushwooshClient | None = None
         self._config: Config | None = None
+        self._discovery: Discovery | None = None
+        self._discovery_task: asyncio.Task[None] | None = None
         self._token = ""
         self._reload_lock = asyncio.Lock()
         self.port: int | None = None
@@ -83,7 +87,8 @@ class Exporter:
         web_config = self._load_web_config()
         if self._checkpointer is not None:
             self.store.set_targets(c.key for c in build_collectors(config, self._shard))
-            self._checkpointer.restore()
+            # Saved counters of targets only discovery knows wait for its first listing.
+            self._checkpointer.restore(keep_unknown=config.discovery is not None)
         await self._apply(config, token)
         self.self_metrics.reloaded(True, self.clock.now())
         hooks = WebHooks(
@@ -136,6 +141,7 @@ class Exporter:
 
     async def stop(self) -> None:
         """Stop polling, write the last checkpoint, close the API session and web server."""
+        await self._stop_discovery()
         if self._scheduler is not None:
             await self._scheduler.stop()
         if self._checkpointer is not None:
@@ -156,18 +162,15 @@ class Exporter:
 
     async def _apply(self, config: Config, token: str) -> None:
         REDACTOR.add([token])
-        collectors = build_collectors(config, self._shard)
-        budget = ApiBudget.of(
-            collectors,
-            config.pushwoosh.max_requests_per_minute,
-            config.collection.interval.total_seconds(),
-            intervals=_intervals(config),
-            shards=self._shard.count,
-            lookback=config.collection.lookback.total_seconds(),
-            max_catchup=config.collection.max_catchup.total_seconds(),
-        )
-        if budget.exceeded:
-            log.warning("api_budget_exceeded", advice=budget.advice())
+        await self._stop_discovery()
+        if config.discovery is None:
+            self._discovery = None
+        elif self._discovery is None or self._discovery.settings != config.discovery:
+            # New settings list afresh at once; until then the last lists stay.
+            last = self._discovery.current if self._discovery else Discovered()
+            self._discovery = Discovery(config.discovery, current=last)
+        collectors = self._collectors(config)
+        _warn_if_over_budget(config, collectors, self._shard)
         same_client = (
             self._config is not None
             and self._config.pushwoosh == config.pushwoosh
@@ -195,6 +198,55 @@ class Exporter:
             )
             self._scheduler.start(collectors)
         self._config, self._token = config, token
+        if self._discovery is not None and self._client and self._scheduler:
+            self._discovery_task = asyncio.create_task(
+                self._discover(config, self._discovery, self._client, self._scheduler),
+                name="discovery",
+            )
+
+    def _collectors(self, config: Config) -> list[Collector]:
+        """The listed targets and the discovered ones this shard polls."""
+        found = self._discovery.current if self._discovery else None
+        return build_collectors(config, self._shard, found)
+
+    async def _discover(
+        self, config: Config, discovery: Discovery, client: PushwooshClient, scheduler: Scheduler
+    ) -> None:
+        """List the targets every ``discovery.interval`` and poll what the lists keep."""
+        listed_apps = [app.code for app in config.applications]
+        listed_campaigns = {campaign.code for campaign in config.campaigns}
+        interval = config.discovery.interval.total_seconds() if config.discovery else 600.0
+        while True:
+            try:
+                changed = await discovery.refresh(
+                    client, self.clock.now(), listed_apps, listed_campaigns
+                )
+            except Exception:  # a bug in one round must not end discovery
+                log.exception("discovery_crashed")
+                changed = False
+            for kind, listing in discovery.status.items():
+                self.self_metrics.discovered(kind, listing.up, listing.targets)
+            if changed:
+                collectors = self._collectors(config)
+                scheduler.update(collectors)
+                _warn_if_over_budget(config, collectors, self._shard)
+                log.info(
+                    "discovered",
+                    applications=len(discovery.current.applications),
+                    campaigns=len(discovery.current.campaigns),
+                    targets=len(collectors),
+                )
+            if discovery.rounds == 1:
+                given_up = self.store.forget_pending()
+                if given_up:
+                    log.info("state_targets_given_up", targets=given_up)
+            await self.clock.sleep(interval)
+
+    async def _stop_discovery(self) -> None:
+        task, self._discovery_task = self._discovery_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     def _make_client(self, config: Config, token: str) -> PushwooshClient:
         settings = config.pushwoosh
@@ -222,7 +274,25 @@ class Exporter:
                 v.status.last_error_body,
             )
             for key, v in sorted(self.store.snapshot().targets.items())
+        ] + [
+            TargetRow("discovery", kind, status.up, status.last_success, status.last_error)
+            for kind, status in (self._discovery.status.items() if self._discovery else ())
         ]
+
+
+def _warn_if_over_budget(config: Config, collectors: list[Collector], shard: Shard) -> None:
+    """Log ``api_budget_exceeded`` with the advice when the polls need more than the limit."""
+    budget = ApiBudget.of(
+        collectors,
+        config.pushwoosh.max_requests_per_minute,
+        config.collection.interval.total_seconds(),
+        intervals=_intervals(config),
+        shards=shard.count,
+        lookback=config.collection.lookback.total_seconds(),
+        max_catchup=config.collection.max_catchup.total_seconds(),
+    )
+    if budget.exceeded:
+        log.warning("api_budget_exceeded", advice=budget.advice())
 
 
 def _intervals(config: Config) -> dict[str, float]:

@@ -286,7 +286,7 @@ class DiscoverySettings(BaseModel):
 
     model_config = _STRICT
 
-    interval: Annotated[Duration, at_least(timedelta(minutes=1))] = timedelta(minutes=10)
+    interval: Annotated[Duration, at_least(timedelta(seconds=1))] = timedelta(minutes=10)
     """How often the lists are read again."""
     applications: ApplicationDiscovery | None = None
     """Discover applications (getApplications)."""
