@@ -19,15 +19,17 @@ downloads included). The exit code is 0 when every target succeeded, else 1. Wit
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO, TypeVar
 
 import structlog
 
 from exporter.clock import Clock, SystemClock
 from exporter.collection.collectors import Collector, PollContext
+from exporter.collection.discovery import APPLICATIONS, CAMPAIGNS, Discovered, Discovery, Found
 from exporter.collection.targets import Shard, build_collectors
 from exporter.config import Config
 from exporter.logsetup import REDACTOR
@@ -118,6 +120,12 @@ class ProbeResult:
         return " ".join(f"{name}={_logfmt(value)}" for name, value in fields)
 
 
+T = TypeVar("T")
+
+_OWNER: ContextVar[TargetKey | None] = ContextVar("probe_target", default=None)
+"""The target whose poll is making the current call."""
+
+
 @dataclass
 class _Calls:
     methods: list[str] = field(default_factory=list)
@@ -128,18 +136,22 @@ class CallTally:
     """The client's recorder during a probe: counts each target's calls and hands every
     exchange, labelled with its target, to the dump.
 
-    A target's poll runs in its own task and the client records from inside it, so the
-    task says whose call it was."""
+    A target's poll runs in its own task started with the target in a context variable;
+    the client records from inside it (or from tasks it starts, which copy the context), so
+    the context says whose call it was."""
 
     def __init__(self, dump: DumpWriter | None) -> None:
         self._dump = dump
-        self._owners: dict[asyncio.Task[ProbeResult], TargetKey] = {}
         self._calls: dict[TargetKey, _Calls] = {}
 
-    def track(self, task: asyncio.Task[ProbeResult], key: TargetKey) -> None:
-        """Count the calls made from ``task`` as ``key``'s."""
-        self._owners[task] = key
+    def start(self, key: TargetKey, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run ``work`` in a task whose calls count as ``key``'s."""
         self._calls[key] = _Calls()
+        owner = _OWNER.set(key)
+        try:
+            return asyncio.create_task(work, name=str(key))
+        finally:
+            _OWNER.reset(owner)
 
     def calls(self, key: TargetKey) -> tuple[tuple[str, ...], int]:
         """The methods ``key`` called (getResults left out) and its number of calls."""
@@ -148,8 +160,7 @@ class CallTally:
 
     async def record(self, exchange: Exchange) -> None:
         """Count one HTTP attempt for its target, and dump it."""
-        task = asyncio.current_task()
-        key = self._owners.get(task) if task is not None else None
+        key = _OWNER.get()
         if key is not None:
             calls = self._calls[key]
             calls.count += 1
@@ -159,14 +170,46 @@ class CallTally:
             await self._dump.record(exchange, str(key) if key is not None else None)
 
 
-async def probe_targets(config: Config, shard: Shard, client: PushwooshClient) -> list[Collector]:
-    """The targets a probe polls: the configured ones of this shard.
+async def probe_targets(
+    config: Config, shard: Shard, client: PushwooshClient, tally: "CallTally", now: float
+) -> tuple[list[Collector], list[ProbeResult]]:
+    """The targets a probe polls: the configured ones of this shard and, with discovery, the
+    ones its listings find; each listing is a result of its own (a failed one fails the
+    probe, and its targets are then the listed ones alone)."""
+    if config.discovery is None:
+        return build_collectors(config, shard), []
+    discovery = Discovery(config.discovery)
+    listed_apps = [app.code for app in config.applications]
+    listed_campaigns = {campaign.code for campaign in config.campaigns}
 
-    This is where discovery plugs in: its listings (getApplications, getCampaigns) run here
-    with ``client``, each adds its targets after the shard filter, and a listing that
-    fails is reported as a line of its own and makes the probe fail.
-    """
-    return build_collectors(config, shard)
+    async def tracked(
+        kind: str, listing: Coroutine[Any, Any, tuple[Found, ...]]
+    ) -> tuple[Found, ...]:
+        return await tally.start(TargetKey("discovery", kind), listing)
+
+    apps = await tracked(APPLICATIONS, discovery.refresh_applications(client, now, listed_apps))
+    campaigns = await tracked(
+        CAMPAIGNS,
+        discovery.refresh_campaigns(
+            client, now, [*listed_apps, *(a.code for a in apps)], listed_campaigns
+        ),
+    )
+    listings = []
+    for kind, status in discovery.status.items():
+        key = TargetKey("discovery", kind)
+        methods, calls = tally.calls(key)
+        listings.append(
+            ProbeResult(
+                key,
+                methods,
+                calls,
+                reason=status.reason,
+                error=(status.last_error or "").removeprefix(f"{status.reason}: "),
+                series=status.targets,
+            )
+        )
+    found = build_collectors(config, shard, Discovered(apps, campaigns))
+    return found, listings
 
 
 async def run_probe(
@@ -196,7 +239,9 @@ async def run_probe(
         recorder=tally,
         timezone=settings.zone,
     ) as client:
-        collectors = await probe_targets(config, shard, client)
+        collectors, listings = await probe_targets(config, shard, client, tally, clock.now())
+        for listing in listings:
+            print(REDACTOR.redact(listing.line()), file=out, flush=True)
         ctx = PollContext(
             client=client,
             now=clock.now(),
@@ -205,7 +250,7 @@ async def run_probe(
             watermark=None,
             timezone=settings.zone,
         )
-        results = await _probe_all(collectors, ctx, tally, out)
+        results = listings + await _probe_all(collectors, ctx, tally, out)
     failed = [r for r in results if not r.ok]
     done: dict[str, object] = {"targets": len(results), "failed": len(failed)}
     done["calls"] = sum(r.calls for r in results)
@@ -225,9 +270,7 @@ async def _probe_all(
     as soon as each line's turn comes."""
     tasks = []
     for collector in collectors:
-        task = asyncio.create_task(_probe_one(collector, ctx, tally), name=str(collector.key))
-        tally.track(task, collector.key)
-        tasks.append(task)
+        tasks.append(tally.start(collector.key, _probe_one(collector, ctx, tally)))
     results = []
     try:
         for task in tasks:

@@ -54,6 +54,8 @@ class ListingStatus:
     targets: int = 0
     last_success: float | None = None
     last_error: str | None = None
+    reason: str | None = None
+    """The failure reason of the last listing (as in the metrics), None when it worked."""
 
 
 async def list_applications(client: PushwooshClient) -> tuple[Found, ...]:
@@ -118,36 +120,53 @@ class Discovery:
         listed_campaigns: Collection[str],
     ) -> bool:
         """One round of listings; True when the kept targets changed."""
-        apps = self.current.applications
-        if self.settings.applications is not None:
-            chosen = self.settings.applications
-            try:
-                every = await list_applications(client)
-            except PushwooshError as exc:
-                self._failed(APPLICATIONS, exc)
-            else:
-                listed = set(listed_apps)
-                apps = tuple(
-                    app
-                    for app in every
-                    if app.code not in listed and chosen.keeps(app.code, app.name)
-                )
-                self._succeeded(APPLICATIONS, len(apps), now)
-        campaigns = self.current.campaigns
-        if self.settings.campaigns is not None:
-            try:
-                campaigns = await self._campaigns(
-                    client, [*listed_apps, *(a.code for a in apps)], listed_campaigns
-                )
-            except PushwooshError as exc:
-                self._failed(CAMPAIGNS, exc)
-            else:
-                self._succeeded(CAMPAIGNS, len(campaigns), now)
+        apps = await self.refresh_applications(client, now, listed_apps)
+        campaigns = await self.refresh_campaigns(
+            client, now, [*listed_apps, *(a.code for a in apps)], listed_campaigns
+        )
         found = Discovered(apps, campaigns)
         changed = found != self.current
         self.current = found
         self.rounds += 1
         return changed
+
+    async def refresh_applications(
+        self, client: PushwooshClient, now: float, listed_apps: Sequence[str]
+    ) -> tuple[Found, ...]:
+        """The applications to collect besides the listed ones (the last list on failure)."""
+        chosen = self.settings.applications
+        if chosen is None:
+            return self.current.applications
+        try:
+            every = await list_applications(client)
+        except PushwooshError as exc:
+            self._failed(APPLICATIONS, exc)
+            return self.current.applications
+        listed = set(listed_apps)
+        apps = tuple(
+            app for app in every if app.code not in listed and chosen.keeps(app.code, app.name)
+        )
+        self._succeeded(APPLICATIONS, len(apps), now)
+        return apps
+
+    async def refresh_campaigns(
+        self,
+        client: PushwooshClient,
+        now: float,
+        apps: Sequence[str],
+        listed_campaigns: Collection[str],
+    ) -> tuple[Found, ...]:
+        """The campaigns of ``apps`` to collect besides the listed ones (the last list on
+        failure of any app's listing)."""
+        if self.settings.campaigns is None:
+            return self.current.campaigns
+        try:
+            campaigns = await self._campaigns(client, apps, listed_campaigns)
+        except PushwooshError as exc:
+            self._failed(CAMPAIGNS, exc)
+            return self.current.campaigns
+        self._succeeded(CAMPAIGNS, len(campaigns), now)
+        return campaigns
 
     async def _campaigns(
         self, client: PushwooshClient, apps: Sequence[str], listed: Collection[str]
@@ -179,7 +198,7 @@ class Discovery:
     def _failed(self, kind: str, exc: PushwooshError) -> None:
         error = f"{exc.reason}: {exc}"
         old = self.status[kind]
-        self.status[kind] = ListingStatus(False, old.targets, old.last_success, error)
+        self.status[kind] = ListingStatus(False, old.targets, old.last_success, error, exc.reason)
         if kind not in self._failing:
             log.warning(
                 "discovery_failed",

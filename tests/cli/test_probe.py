@@ -245,3 +245,52 @@ async def test_shards_split_the_targets(account: Account) -> None:
     assert second.targets()
     assert not first.targets() & second.targets()
     assert first.targets() | second.targets() == account.expected_targets()
+
+
+async def test_probe_includes_discovered_targets_and_reports_each_listing(
+    tmp_path: Path,
+) -> None:
+    settings = SimulatorSettings(
+        seed=5,
+        apps=3,
+        campaigns=4,
+        token=SECRET,
+        faults=Faults(pending_min=0.05, pending_max=0.2, apps_page_size=1, campaigns_page_cap=1),
+    )
+    async with await start_simulator(settings) as sim, aiohttp.ClientSession() as session:
+        world = await get_json(session, f"{sim.url}/_sim/world")
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "pushwoosh": {"api_url": sim.url, "results_timeout": "20s"},
+                    "discovery": {
+                        "applications": {"collect": {"subscribers": "off"}},
+                        "campaigns": {},
+                    },
+                }
+            )
+        )
+        account = Account(sim, world, session, config)
+        probe = await account.probe()
+        assert probe.code == 0, probe.stderr
+        lines = {(line["collector"], line["target"]): line for line in probe.lines}
+        apps = lines["discovery", "applications"]
+        assert (apps["result"], apps["method"], apps["series"]) == ("ok", "getApplications", "3")
+        assert int(apps["calls"]) == 3  # one page per app, the last says it is the last
+        campaigns = lines["discovery", "campaigns"]
+        assert (campaigns["result"], campaigns["series"]) == ("ok", "4")
+        assert int(campaigns["calls"]) == 4 + 3  # one per campaign, then an empty page per app
+        assert set(lines) == {
+            ("discovery", "applications"),
+            ("discovery", "campaigns"),
+            *(("app_stats", app["code"]) for app in world["apps"]),
+            *(("campaign", code) for code in world["campaigns"]),
+        }
+
+        await account.faults(forbid_listing=403)
+        refused = await account.probe()
+        assert refused.code == 1
+        lines = {(line["collector"], line["target"]): line for line in refused.lines}
+        assert lines["discovery", "applications"]["result"] == "auth"
+        assert set(lines) == {("discovery", "applications"), ("discovery", "campaigns")}
