@@ -12,6 +12,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from exporter.collection.discovery import Discovered, Found
 from exporter.collection.targets import ApiBudget, Shard, build_collectors
 from exporter.config import Config, load_config, parse_config
 from exporter.runtime import Exporter, ListenAddress
@@ -217,3 +218,30 @@ async def test_no_warning_when_the_budget_fits() -> None:
     logs = await logs_of_a_start(scale_config(apps=2, per_minute=600, interval="60s"))
     assert [e["event"] for e in logs if e["event"] == "listening"] == ["listening"]  # it ran
     assert not [e for e in logs if e["event"] == "api_budget_exceeded"]
+
+
+def test_discovered_targets_follow_the_listed_and_split_over_shards() -> None:
+    config = parse_config(
+        yaml.safe_dump(
+            {
+                "applications": [{"code": "LISTED-00000", "subscribers": "off"}],
+                "discovery": {
+                    "applications": {"collect": {"subscribers": "off", "events": [{"name": "E"}]}},
+                    "campaigns": {},
+                },
+            }
+        )
+    )
+    found = Discovered(
+        applications=tuple(Found(f"APP{i:02d}-00000", f"title-{i}") for i in range(30)),
+        campaigns=(Found("CAMP1-00000", "promo"),),
+    )
+    every = build_collectors(config, discovered=found)
+    keys = [c.key for c in every]
+    assert keys[0] == TargetKey("app_stats", "LISTED-00000")
+    assert TargetKey("events", "APP07-00000/E") in keys
+    assert TargetKey("campaign", "CAMP1-00000") in keys
+    assert len(keys) == 1 + 30 * 2 + 1
+    shards = [build_collectors(config, Shard(i, 3), found) for i in range(3)]
+    assert sorted(c.key for s in shards for c in s) == sorted(keys)
+    assert all(len(s) < len(keys) for s in shards)
