@@ -102,4 +102,4 @@ def test_every_expression_names_only_metrics_the_exporter_exports() -> None:
 
 def test_rows_are_the_ones_users_look_for() -> None:
     rows = [p["title"] for p in dashboard()["panels"] if p["type"] == "row"]
-    assert rows == ["Delivery", "Audience", "Events", "Campaigns", "Exporter health"]
+    assert rows == ["Delivery", "Audience", "Events", "Campaigns", "Exporter health", "Discovery"]

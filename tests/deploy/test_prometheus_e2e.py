@@ -14,6 +14,7 @@ import yaml
 from harness import TOKEN, delivered_entries, get_json, past_window, start_exporter, wait_for
 from processes import free_port
 
+from exporter.config import DiscoverySettings
 from exporter.demo import demo_config
 from exporter.simulator.server import start_simulator
 from exporter.simulator.settings import Faults, SimulatorSettings
@@ -114,7 +115,11 @@ async def test_dashboard_and_rules_on_real_data(
         SimulatorSettings(seed=21, apps=3, token=TOKEN, faults=faults)
     ) as sim:
         world = await get_json(session, f"{sim.url}/_sim/world")
-        config = demo_config(sim.url, world, interval="2s")
+        # Discovery on (campaigns of the listed apps) so its panels have data too.
+        discovery = DiscoverySettings.model_validate({"interval": "5s", "campaigns": {}})
+        config = demo_config(sim.url, world, interval="2s").model_copy(
+            update={"discovery": discovery}
+        )
         exporter = await start_exporter(config)
         prometheus = Prometheus(prometheus_binary, tmp_path, f"127.0.0.1:{exporter.port}")
         await prometheus.start()
@@ -176,7 +181,8 @@ async def test_dashboard_and_rules_on_real_data(
             for variables in (all_values(), one):
                 for row, title, exprs in dashboard_panels(variables):
                     results = [await prometheus.query(session, e, at=now) for e in exprs]
-                    if row in ("Delivery", "Audience", "Exporter health") and not any(results):
+                    with_data = ("Delivery", "Audience", "Exporter health", "Discovery")
+                    if row in with_data and not any(results):
                         failures.append(f"{row} / {title} with {variables}: no data")
             for expr in rule_expressions():
                 await prometheus.query(session, expr, at=now)
