@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from exporter import __version__
 from exporter.families import DATA_FAMILIES, Family
@@ -99,13 +100,17 @@ _FAMILY_MAKERS: dict[str, Callable[[], Metric]] = {
 
 def _add_target(families: dict[str, Metric], key: TargetKey, view: TargetView) -> None:
     """Add one target's series (data, sorted by label values, then health) to ``families``,
-    creating the families it needs that are not there yet."""
+    creating the families it needs that are not there yet.
+
+    A data sample carries its series' own label pairs, names and values together, so a
+    value is always rendered under the name it was given with, never by its position.
+    """
     status = view.status
     samples = [
-        (series.metric, [v for _, v in series.labels], value)
+        (series.metric, dict(series.labels), value)
         for series, value in sorted((*view.counters, *view.gauges), key=_label_values)
     ]
-    pair = [key.collector, key.target]
+    pair = {"collector": key.collector, "target": key.target}
     up = 1.0 if status.up else 0.0
     # In the order of _HEALTH_HELP: up, duration, last success, newest bucket.
     readings = (up, status.last_duration, status.last_success, status.newest_bucket)
@@ -119,7 +124,7 @@ def _add_target(families: dict[str, Metric], key: TargetKey, view: TargetView) -
             if make is None:
                 continue  # a series of no published family
             metric = families[name] = make()
-        metric.add_metric(labels, value)  # type: ignore[attr-defined]
+        metric.samples.append(Sample(name, labels, value))
 
 
 def _label_values(item: tuple[Series, float]) -> tuple[str, list[str]]:

@@ -29,18 +29,15 @@ STATE_VERSION = 1
 
 
 class Series(NamedTuple):
-    """One time series: a metric name and its label pairs, in family order.
+    """One time series: a metric name and its (name, value) label pairs.
 
-    A tuple, so hashing and comparing (once per bucket per poll) run in C.
+    Built through its family (``exporter.families``), which checks the label names and
+    puts them in the family's order, so equal series compare equal. A tuple, so hashing and
+    comparing (once per bucket per poll) run in C.
     """
 
     metric: str
     labels: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def of(cls, metric: str, **labels: str) -> "Series":
-        """Build a series; label order is the keyword order."""
-        return cls(metric, tuple(labels.items()))
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from exporter.checkpoint import Checkpointer, read_state, write_state
-from exporter.store import BucketCount, Observation, Series, Store, TargetKey
+from exporter.families import MESSAGES_SENT
+from exporter.store import BucketCount, Observation, Store, TargetKey
 
 KEY = TargetKey("app_stats", "ABCDE-12345")
-SENT = Series.of("pushwoosh_messages_sent_total", app="ABCDE-12345", app_name="shop")
+SENT = MESSAGES_SENT.series(app="ABCDE-12345", app_name="shop")
 
 
 def polled_store(counts: list[int], *, held: bool = False) -> Store:

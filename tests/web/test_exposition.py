@@ -5,13 +5,13 @@ import subprocess
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.families import DATA_FAMILIES
+from exporter.families import DATA_FAMILIES, MESSAGES_SENT, SUBSCRIBERS
 from exporter.metrics import Exposition, SelfMetrics
-from exporter.store import BucketCount, Observation, Series, Store, TargetKey
+from exporter.store import BucketCount, Observation, Store, TargetKey
 
 APP = TargetKey("app_stats", "ABCDE-12345")
-SENT = Series.of("pushwoosh_messages_sent_total", app="ABCDE-12345", app_name='shop "ios"')
-SUBS = Series.of("pushwoosh_subscribers", app="ABCDE-12345", app_name="shop", platform="ios")
+SENT = MESSAGES_SENT.series(app="ABCDE-12345", app_name='shop "ios"')
+SUBS = SUBSCRIBERS.series(app="ABCDE-12345", app_name="shop", platform="ios")
 
 
 def populated() -> tuple[Store, SelfMetrics, Exposition]:
