@@ -124,10 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(path)
         return config, load_token(config, os.environ)
 
+    # The config itself is loaded once, by the exporter's start (a bad one exits 1 there).
     try:
-        source()
         web_config = load_web_config(Path(args.web_config)) if args.web_config else None
-    except (ConfigError, WebConfigError) as exc:
+    except WebConfigError as exc:
         print(f"pushwoosh-exporter: {exc}", file=sys.stderr)
         return 1
     exporter = Exporter(
