@@ -1,4 +1,9 @@
-"""The running exporter: config, client, store, scheduler and web server wired together."""
+"""The running exporter: config, client, store, scheduler and web server wired together.
+
+Data goes one way: the scheduler's polls build into the store, the publisher publishes
+(writing the state file first when there is one), the web server only loads what was
+published.
+"""
 
 import asyncio
 from collections.abc import Callable
@@ -8,13 +13,14 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from exporter.checkpoint import Checkpointer
+from exporter.checkpoint import StateFile
 from exporter.clock import Clock, SystemClock
 from exporter.collection.scheduler import Scheduler
 from exporter.collection.targets import ApiBudget, Shard, build_collectors
 from exporter.config import Config, ConfigError
 from exporter.logsetup import REDACTOR
 from exporter.metrics import Exposition, SelfMetrics
+from exporter.publish import Publisher
 from exporter.pushwoosh.client import PushwooshClient
 from exporter.server import TargetRow, WebHooks, create_app
 from exporter.store import Store
@@ -63,10 +69,15 @@ class Exporter:
         self._telemetry_path = telemetry_path
         self._shard = shard or Shard()
         self.clock = clock or SystemClock()
-        self.self_metrics = SelfMetrics()
-        self.store = Store(publish_on_change=state_file is None)
-        self._checkpointer = Checkpointer(state_file, self.store) if state_file else None
-        self.exposition = Exposition(self.store.snapshot, self.self_metrics)
+        self.self_metrics = SelfMetrics(state_file=state_file is not None)
+        self.store = Store()
+        self._state_file = (
+            StateFile(state_file, clock=self.clock, observer=self.self_metrics)
+            if state_file
+            else None
+        )
+        self.publisher = Publisher(self.store, self._state_file)
+        self.exposition = Exposition(self.publisher.load, self.self_metrics)
         self._runner: web.AppRunner | None = None
         self._scheduler: Scheduler | None = None
         self._client: PushwooshClient | None = None
@@ -78,14 +89,14 @@ class Exporter:
     async def start(self) -> None:
         """Load the config (ConfigError propagates), start polling, then serve HTTP."""
         config, token = self._source()
-        if self._checkpointer is not None:
+        if self._state_file is not None:
             self.store.set_targets(c.key for c in build_collectors(config, self._shard))
-            self._checkpointer.restore()
+            self._state_file.restore(self.store)
         await self._apply(config, token)
         self.self_metrics.reloaded(True, self.clock.now())
         hooks = WebHooks(
             render=self.exposition.render_async,
-            ready=lambda: self.store.snapshot().ready,
+            ready=lambda: self.publisher.load().ready,
             targets=self._target_rows,
             reload=self.reload,
         )
@@ -125,11 +136,12 @@ class Exporter:
             return None
 
     async def stop(self) -> None:
-        """Stop polling, write the last checkpoint, close the API session and web server."""
+        """Stop polling, write the last state, close the API session and web server."""
         if self._scheduler is not None:
             await self._scheduler.stop()
-        if self._checkpointer is not None:
-            await self._checkpointer.flush()
+            # Only once polling started: before, the store may not hold the state file's
+            # content yet (a bad config at start), and writing it would erase the file.
+            await self.publisher.flush()
         if self._client is not None:
             await self._client.close()
         if self._runner is not None:
@@ -168,11 +180,12 @@ class Exporter:
                 interval=config.collection.interval.total_seconds(),
                 lookback=config.collection.lookback.total_seconds(),
                 max_catchup=config.collection.max_catchup.total_seconds(),
-                after_poll=self._checkpointer.after_poll if self._checkpointer else None,
+                after_poll=self.publisher.changed,
                 timezone=config.pushwoosh.zone,
             )
             self._scheduler.start(collectors)
         self._config, self._token = config, token
+        await self.publisher.changed()  # the targets changed: added ones unpolled, removed gone
 
     def _make_client(self, config: Config, token: str) -> PushwooshClient:
         settings = config.pushwoosh
@@ -193,5 +206,5 @@ class Exporter:
             TargetRow(
                 key.collector, key.target, v.status.up, v.status.last_success, v.status.last_error
             )
-            for key, v in sorted(self.store.snapshot().targets.items())
+            for key, v in sorted(self.publisher.load().targets.items())
         ]

@@ -278,19 +278,6 @@ def test_counter_growth_equals_events_recorded_inside_the_window(
     assert counter(store) == expected
 
 
-def test_held_store_shows_only_what_was_published() -> None:
-    store = Store(publish_on_change=False)
-    store.set_targets([KEY])
-    poll(store, 0, 900, {0: 1})
-    released = store.latest()
-    store.publish(released)
-    poll(store, 0, 901, {0: 4})
-    assert store.snapshot() is released
-    assert dict(store.latest().targets[KEY].counters)[SENT] == 3.0
-    store.publish(store.latest())
-    assert counter(store) == 3.0
-
-
 def test_a_state_file_with_buckets_but_no_counter_still_counts() -> None:
     store = fresh()
     store.load_state(state_with_buckets([[0, 2]], counters=False))
