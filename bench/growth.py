@@ -24,10 +24,9 @@ import time
 
 from bench import scrape
 from bench.proc import rss_kib
-from exporter.collection.collectors import app_labels
 from exporter.families import APP_STATS_FAMILIES
 from exporter.metrics import Exposition, SelfMetrics
-from exporter.store import BucketCount, Observation, Series, Store, TargetKey
+from exporter.store import BucketCount, Observation, Store, TargetKey
 
 BUCKETS = 15
 
@@ -39,13 +38,15 @@ def measure(series: int) -> dict[str, float]:
     apps = max(1, series // len(APP_STATS_FAMILIES))
     keys = [TargetKey("app_stats", f"APP{i:06d}") for i in range(apps)]
     store.set_targets(keys)
-    names = [f.name for f in APP_STATS_FAMILIES.values()]
 
     def poll_one(i: int, key: TargetKey, round_: int) -> None:
-        labels = app_labels(key.target, f"app-{i}")  # as the app-stats collector builds them
+        # As the app-stats collector builds them: once per poll, through each family.
+        counters = [
+            f.series(app=key.target, app_name=f"app-{i}") for f in APP_STATS_FAMILIES.values()
+        ]
         buckets = tuple(
-            BucketCount(Series(name, labels), 60 * b, 10 + b + round_)
-            for name in names
+            BucketCount(series, 60 * b, 10 + b + round_)
+            for series in counters
             for b in range(BUCKETS)
         )
         store.apply(Observation(key, 0, 900 + round_, buckets=buckets), started=0.0, finished=0.0)
@@ -70,7 +71,7 @@ def measure(series: int) -> dict[str, float]:
         started = time.perf_counter()
         exposition.render(None, None)
         rerenders.append(time.perf_counter() - started)
-    exported = apps * len(names)
+    exported = apps * len(APP_STATS_FAMILIES)
     grown = rss_kib() - base
     return {
         "series": float(exported),

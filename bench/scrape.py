@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from exporter.families import APP_STATS_FAMILIES
 from exporter.metrics import Exposition, SelfMetrics
 from exporter.server import WebHooks, create_app
-from exporter.store import BucketCount, Observation, Series, Store, TargetKey
+from exporter.store import BucketCount, Observation, Store, TargetKey
 
 SERIES_PER_APP = len(APP_STATS_FAMILIES)
 PLAIN = {"Accept-Encoding": "identity"}  # compare the same bytes on the wire
@@ -39,7 +39,7 @@ def populated_store(series: int) -> Store:
     store.set_targets(keys)
     for i, key in enumerate(keys):
         buckets = tuple(
-            BucketCount(Series.of(f.name, app=key.target, app_name=f"app-{i}"), 0, 1000 + i)
+            BucketCount(f.series(app=key.target, app_name=f"app-{i}"), 0, 1000 + i)
             for f in APP_STATS_FAMILIES.values()
         )
         store.apply(Observation(key, 0, 60, buckets=buckets), started=0.0, finished=1.0)

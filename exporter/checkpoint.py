@@ -2,7 +2,10 @@
 
 Written atomically after polls (temp file in the same folder, fsync, rename, mode 0600)
 off the event loop; read once at start. A file that cannot be used is moved aside with a
-timestamp suffix and the exporter starts as without one (docs/counting.md, rule 5).
+timestamp suffix and the exporter starts as without one. A write that fails (disk full,
+read-only volume, the folder gone) is logged once when writes start failing and once when
+they recover, and reported to an observer (the self-metrics); what to do about it is the
+publisher's business (:mod:`exporter.publish`).
 """
 
 import asyncio
@@ -10,23 +13,30 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
+from exporter.clock import Clock, SystemClock
 from exporter.store import Store
 
 log = structlog.get_logger(__name__)
 
 
 def write_state(path: Path, state: dict[str, Any]) -> None:
-    """Replace ``path`` with ``state`` as JSON, atomically and durably, readable by us only."""
-    data = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
+    """Replace ``path`` with ``state`` as JSON, atomically and durably, readable by us only.
+
+    Raises ``OSError`` when any step fails; ``path`` then still holds the previous state.
+    """
+    data = memoryview(json.dumps(state, separators=(",", ":"), sort_keys=True).encode())
     temp = path.with_name(f".{path.name}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.fchmod(fd, 0o600)
-        os.write(fd, data)
+        # os.write may write less than asked (a nearly full disk) without raising: a
+        # truncated file renamed into place would lose every counter at the next start.
+        while data:
+            data = data[os.write(fd, data) :]
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -70,58 +80,62 @@ def set_aside(path: Path, why: str, now: float | None = None) -> Path | None:
     return target
 
 
-class Checkpointer:
-    """Writes the store's state after polls, then publishes what was written.
+class StateWriteObserver(Protocol):
+    """Told the outcome of every state write (the self-metrics)."""
 
-    Publishing only what is on disk means a counter Prometheus has seen is never lost by a
-    crash: after a restart it continues from at least that value. Writes are coalesced: a
-    poll finishing while a write runs triggers one more write after it.
+    def state_write_finished(self, ok: bool, when: float) -> None:
+        """One write of the state file finished at ``when``: written (``ok``) or failed."""
+        ...
+
+
+class StateFile:
+    """The state file of a running exporter: restored once at start, written after polls.
+
+    A failing write is logged as ``state_write_failed`` (with the error) when writes start
+    failing, not at every poll, and ``state_write_recovered`` when one works again; the
+    observer sees every outcome.
     """
 
-    def __init__(self, path: Path, store: Store) -> None:
+    def __init__(
+        self, path: Path, *, clock: Clock | None = None, observer: StateWriteObserver | None = None
+    ) -> None:
         self.path = path
-        self.store = store
-        self._task: asyncio.Task[None] | None = None
-        self._again = False
+        self._clock: Clock = clock or SystemClock()
+        self._observer = observer
+        self._failing: str | None = None
+        """The error of the current failing streak; None while writes work."""
 
-    def restore(self, *, keep_unknown: bool = False) -> int:
-        """Load the state file into the store (its targets must be set); targets restored.
+    def restore(self, store: Store, *, keep_unknown: bool = False) -> int:
+        """Load the state file into ``store`` (its targets must be set); targets restored.
         With ``keep_unknown`` the saved targets not set yet wait for discovery."""
         state = read_state(self.path)
         if state is None:
             return 0
         try:
-            restored = self.store.load_state(state, keep_unknown=keep_unknown)
+            restored = store.load_state(state, keep_unknown=keep_unknown)
         except ValueError as exc:
             set_aside(self.path, str(exc))
             return 0
         log.info("state_restored", path=str(self.path), targets=restored)
         return restored
 
-    async def after_poll(self) -> None:
-        """Schedule a write (the scheduler's after-poll hook); returns at once."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._write_while_needed())
-        else:
-            self._again = True
-
-    async def flush(self) -> None:
-        """Wait for pending writes, then write once more (at shutdown)."""
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
-        await self._write_once()
-
-    async def _write_while_needed(self) -> None:
-        while True:
-            self._again = False
-            await self._write_once()
-            if not self._again:
-                return
-
-    async def _write_once(self) -> None:
-        snapshot, state = self.store.latest(), self.store.dump_state()
+    async def write(self, state: dict[str, Any]) -> bool:
+        """Write ``state`` off the event loop; True when it is on disk."""
         try:
             await asyncio.to_thread(write_state, self.path, state)
         except OSError as exc:
-            log.error("state_write_failed", path=str(self.path), error=exc.strerror or str(exc))
-        self.store.publish(snapshot)
+            error = exc.strerror or str(exc)
+            if self._failing is None:
+                log.error("state_write_failed", path=str(self.path), error=error)
+            self._failing = error
+            self._report(ok=False)
+            return False
+        if self._failing is not None:
+            log.info("state_write_recovered", path=str(self.path), error_was=self._failing)
+            self._failing = None
+        self._report(ok=True)
+        return True
+
+    def _report(self, *, ok: bool) -> None:
+        if self._observer is not None:
+            self._observer.state_write_finished(ok, self._clock.now())

@@ -155,11 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.probe:
         return probe(source, shard, Path(args.probe_dump) if args.probe_dump else None)
 
-    try:
-        source()
-    except ConfigError as exc:
-        print(f"pushwoosh-exporter: {exc}", file=sys.stderr)
-        return 1
+    # The config itself is loaded once, by the exporter's start (a bad one exits 1 there).
     exporter = Exporter(
         source,
         listen=listen,

@@ -1,21 +1,56 @@
-"""The metric families the exporter publishes from Pushwoosh data: names, types, HELP.
+"""The metric families the exporter publishes from Pushwoosh data: names, types, HELP, labels.
 
-The collection layer names series with these constants; the exposition layer renders
-them with their HELP text. Names follow the README's "Metrics" tables exactly.
+A family owns its label names: every series is built through its family
+(``SUBSCRIBERS.series(app=..., app_name=..., platform=...)``), which refuses a missing or an
+extra label and puts the labels in the family's declared order, so no keyword order anywhere
+can mislabel a sample. The exposition layer renders the families with their HELP text.
 """
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 from typing import Final, Literal
+
+from exporter.store import Series
 
 
 @dataclass(frozen=True, slots=True)
 class Family:
-    """One metric family: full sample name (with ``_total`` for counters), type, HELP."""
+    """One metric family: full sample name (with ``_total`` for counters), type, HELP and
+    label names, in the order its series carry them."""
 
     name: str
     kind: Literal["counter", "gauge"]
     help: str
     labels: tuple[str, ...]
+    _names: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"{self.name}: a label name is declared twice in {self.labels}")
+        object.__setattr__(self, "_names", frozenset(self.labels))
+
+    def series(self, **labels: str) -> Series:
+        """The series of this family with these label values, whatever the keyword order.
+
+        Raises ``ValueError`` naming the labels missing or not declared by the family.
+        """
+        if labels.keys() != self._names:
+            missing = [name for name in self.labels if name not in labels]
+            extra = sorted(name for name in labels if name not in self._names)
+            problems = [f"missing {', '.join(missing)}"] if missing else []
+            problems += [f"not declared {', '.join(extra)}"] if extra else []
+            raise ValueError(
+                f"{self.name} has the labels {', '.join(self.labels)}: {'; '.join(problems)}"
+            )
+        values = tuple([labels[name] for name in self.labels])
+        return Series(self.name, _label_pairs(self.labels, values))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _label_pairs(names: tuple[str, ...], values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The label pairs of a series: one tuple per label set, shared by every series that has
+    it (an app's six getAppStats counters hold one), which matters at 100,000 series."""
+    return tuple(zip(names, values, strict=True))
 
 
 APP = ("app", "app_name")

@@ -6,7 +6,8 @@ Two sources, one exposition:
   per-target health, count revisions), never the API: :class:`Exposition` renders it target
   by target, :class:`SnapshotCollector` yields it whole as a prometheus-client collector;
 - :class:`SelfMetrics` holds the exporter's own instruments (API requests, failures,
-  latency, reloads, build info); it is the client's :class:`RequestObserver`.
+  latency, reloads, state file writes, build info); it is the client's
+  :class:`RequestObserver` and the state file's :class:`StateWriteObserver`.
 
 Example exposition::
 
@@ -21,13 +22,14 @@ Example exposition::
 import asyncio
 import gzip
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Generic, NamedTuple, Self, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from exporter import __version__
 from exporter.families import DATA_FAMILIES, Family
@@ -99,13 +101,17 @@ _FAMILY_MAKERS: dict[str, Callable[[], Metric]] = {
 
 def _add_target(families: dict[str, Metric], key: TargetKey, view: TargetView) -> None:
     """Add one target's series (data, sorted by label values, then health) to ``families``,
-    creating the families it needs that are not there yet."""
+    creating the families it needs that are not there yet.
+
+    A data sample carries its series' own label pairs, names and values together, so a
+    value is always rendered under the name it was given with, never by its position.
+    """
     status = view.status
     samples = [
-        (series.metric, [v for _, v in series.labels], value)
+        (series.metric, dict(series.labels), value)
         for series, value in sorted((*view.counters, *view.gauges), key=_label_values)
     ]
-    pair = [key.collector, key.target]
+    pair = {"collector": key.collector, "target": key.target}
     up = 1.0 if status.up else 0.0
     # In the order of _HEALTH_HELP: up, duration, last success, newest bucket.
     readings = (up, status.last_duration, status.last_success, status.newest_bucket)
@@ -119,7 +125,7 @@ def _add_target(families: dict[str, Metric], key: TargetKey, view: TargetView) -
             if make is None:
                 continue  # a series of no published family
             metric = families[name] = make()
-        metric.add_metric(labels, value)  # type: ignore[attr-defined]
+        metric.samples.append(Sample(name, labels, value))
 
 
 def _label_values(item: tuple[Series, float]) -> tuple[str, list[str]]:
@@ -148,62 +154,133 @@ class _Families:
         return self._families
 
 
-class SelfMetrics:
-    """The exporter's own instruments, in their own registry; the client's observer."""
+class _Changes:
+    """How many times the self-metrics changed: their version."""
+
+    __slots__ = ("count",)
 
     def __init__(self) -> None:
-        self.version = 0
-        """Grows with every change, so renderings can be cached between changes."""
+        self.count = 0
+
+
+_M = TypeVar("_M", Counter, Gauge, Histogram)
+
+
+class _Tracked(Generic[_M]):
+    """A prometheus-client instrument, or one labelled child of it, whose every change bumps
+    the self-metrics' version (after the change: a rendering tagged with it includes it).
+
+    The instruments are reached only through these, so no method of :class:`SelfMetrics`
+    can change one and forget to invalidate the cached exposition.
+    """
+
+    __slots__ = ("_changes", "_metric")
+
+    def __init__(self, metric: _M, changes: _Changes) -> None:
+        self._metric: _M = metric
+        self._changes = changes
+
+    def labels(self, **labels: str) -> Self:
+        """The child with these label values, tracked like its parent."""
+        return type(self)(self._metric.labels(**labels), self._changes)
+
+    def _changed(self) -> None:
+        self._changes.count += 1
+
+
+class _TrackedCounter(_Tracked[Counter]):
+    def inc(self, amount: float = 1.0) -> None:
+        """Add ``amount``."""
+        self._metric.inc(amount)
+        self._changed()
+
+
+class _TrackedGauge(_Tracked[Gauge]):
+    def set(self, value: float) -> None:
+        """Set to ``value``."""
+        self._metric.set(value)
+        self._changed()
+
+
+class _TrackedHistogram(_Tracked[Histogram]):
+    def observe(self, value: float) -> None:
+        """Count one observation of ``value``."""
+        self._metric.observe(value)
+        self._changed()
+
+
+class SelfMetrics:
+    """The exporter's own instruments, in their own registry; the client's request observer
+    and the state file's write observer.
+
+    ``state_file`` registers the state file's metrics: they exist only where there is one,
+    so its alert never reads a write that was never meant to happen.
+    """
+
+    def __init__(self, *, state_file: bool = False) -> None:
+        self._changes = _Changes()
         self.registry = CollectorRegistry(auto_describe=True)
-        self.api_requests = Counter(
+        self.api_requests = self._counter(
             "pushwoosh_api_requests",
             "Pushwoosh API calls made (every HTTP attempt, retries included).",
             ["method"],
-            registry=self.registry,
         )
-        self.api_failures = Counter(
+        self.api_failures = self._counter(
             "pushwoosh_api_request_failures",
             "Failed Pushwoosh API calls by reason "
             "(timeout, http_5xx, rate_limited, auth, argument, malformed).",
             ["method", "reason"],
-            registry=self.registry,
         )
-        self.api_latency = Histogram(
-            "pushwoosh_api_request_duration_seconds",
-            "Latency of Pushwoosh API calls.",
-            ["method"],
-            buckets=API_LATENCY_BUCKETS,
-            registry=self.registry,
+        self.api_latency = _TrackedHistogram(
+            Histogram(
+                "pushwoosh_api_request_duration_seconds",
+                "Latency of Pushwoosh API calls.",
+                ["method"],
+                buckets=API_LATENCY_BUCKETS,
+                registry=self.registry,
+            ),
+            self._changes,
         )
-        self.reload_ok = Gauge(
+        self.reload_ok = self._gauge(
             "pushwoosh_config_last_reload_successful",
             "1 if the last configuration reload succeeded.",
-            registry=self.registry,
         )
-        self.reload_time = Gauge(
+        self.reload_time = self._gauge(
             "pushwoosh_config_last_reload_success_timestamp_seconds",
             "Unix time of the last successful configuration load.",
-            registry=self.registry,
         )
-        self.discovery_up = Gauge(
+        self.discovery_up = self._gauge(
             "pushwoosh_discovery_up",
             "1 if the last listing of this kind (applications, campaigns) succeeded.",
             ["kind"],
-            registry=self.registry,
         )
-        self.discovery_targets = Gauge(
+        self.discovery_targets = self._gauge(
             "pushwoosh_discovery_targets",
             "Targets the last successful listing kept after the filters (listed ones not counted).",
             ["kind"],
-            registry=self.registry,
         )
-        build = Gauge(
+        self.state_write_failures = self._counter(
+            "pushwoosh_state_write_failures",
+            "Writes of the state file that failed (disk full, read-only, folder gone); "
+            "the metrics are published anyway.",
+            registered=state_file,
+        )
+        self.state_write_time = self._gauge(
+            "pushwoosh_state_last_write_success_timestamp_seconds",
+            "Unix time of the last successful write of the state file (0: none yet).",
+            registered=state_file,
+        )
+        build = self._gauge(
             "pushwoosh_exporter_build_info",
             "Always 1; the version label says which exporter runs.",
             ["version"],
-            registry=self.registry,
         )
         build.labels(version=__version__).set(1)
+
+    @property
+    def version(self) -> int:
+        """Grows with every change, so renderings can be cached between changes."""
+        return self._changes.count
 
     def request_finished(self, method: str, seconds: float, failure: str | None) -> None:
         """Count one HTTP attempt of ``method`` (the client's RequestObserver)."""
@@ -211,25 +288,50 @@ class SelfMetrics:
         self.api_latency.labels(method=method).observe(seconds)
         if failure is not None:
             self.api_failures.labels(method=method, reason=failure).inc()
-        self.version += 1  # after the change: a rendering tagged with it includes it
 
     def results_timed_out(self, method: str) -> None:
         """A scheduled job given up at results_timeout: one ``timeout`` failure of ``method``."""
         self.api_failures.labels(method=method, reason="timeout").inc()
-        self.version += 1
 
     def discovered(self, kind: str, up: bool, targets: int) -> None:
         """Record the state of one discovery listing (``kind``: applications, campaigns)."""
         self.discovery_up.labels(kind=kind).set(1 if up else 0)
         self.discovery_targets.labels(kind=kind).set(targets)
-        self.version += 1
 
     def reloaded(self, ok: bool, when: float) -> None:
         """Record a configuration (re)load outcome."""
         self.reload_ok.set(1 if ok else 0)
         if ok:
             self.reload_time.set(when)
-        self.version += 1
+
+    def state_write_finished(self, ok: bool, when: float) -> None:
+        """Record one write of the state file (the state file's StateWriteObserver)."""
+        if ok:
+            self.state_write_time.set(when)
+        else:
+            self.state_write_failures.inc()
+
+    def _counter(
+        self,
+        name: str,
+        help_text: str,
+        labels: Sequence[str] = (),
+        *,
+        registered: bool = True,
+    ) -> _TrackedCounter:
+        registry = self.registry if registered else None
+        return _TrackedCounter(Counter(name, help_text, labels, registry=registry), self._changes)
+
+    def _gauge(
+        self,
+        name: str,
+        help_text: str,
+        labels: Sequence[str] = (),
+        *,
+        registered: bool = True,
+    ) -> _TrackedGauge:
+        registry = self.registry if registered else None
+        return _TrackedGauge(Gauge(name, help_text, labels, registry=registry), self._changes)
 
 
 class Exposition:

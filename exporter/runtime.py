@@ -1,4 +1,9 @@
-"""The running exporter: config, client, store, scheduler and web server wired together."""
+"""The running exporter: config, client, store, scheduler and web server wired together.
+
+Data goes one way: the scheduler's polls build into the store, the publisher publishes
+(writing the state file first when there is one), the web server only loads what was
+published.
+"""
 
 import asyncio
 from collections.abc import Callable
@@ -8,7 +13,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from exporter.checkpoint import Checkpointer
+from exporter.checkpoint import StateFile
 from exporter.clock import Clock, SystemClock
 from exporter.collection.collectors import Collector
 from exporter.collection.discovery import Discovered, Discovery
@@ -18,6 +23,7 @@ from exporter.config import Config, ConfigError
 from exporter.kinds import KINDS
 from exporter.logsetup import REDACTOR
 from exporter.metrics import Exposition, SelfMetrics
+from exporter.publish import Publisher
 from exporter.pushwoosh.client import PushwooshClient
 from exporter.server import TargetRow, WebHooks, create_app
 from exporter.store import Store
@@ -67,10 +73,15 @@ class Exporter:
         self._telemetry_path = telemetry_path
         self._shard = shard or Shard()
         self.clock = clock or SystemClock()
-        self.self_metrics = SelfMetrics()
-        self.store = Store(publish_on_change=state_file is None)
-        self._checkpointer = Checkpointer(state_file, self.store) if state_file else None
-        self.exposition = Exposition(self.store.snapshot, self.self_metrics)
+        self.self_metrics = SelfMetrics(state_file=state_file is not None)
+        self.store = Store()
+        self._state_file = (
+            StateFile(state_file, clock=self.clock, observer=self.self_metrics)
+            if state_file
+            else None
+        )
+        self.publisher = Publisher(self.store, self._state_file)
+        self.exposition = Exposition(self.publisher.load, self.self_metrics)
         self._runner: web.AppRunner | None = None
         self._scheduler: Scheduler | None = None
         self._client: PushwooshClient | None = None
@@ -85,15 +96,15 @@ class Exporter:
         """Load the config and web config (ConfigError propagates), start polling, serve HTTP."""
         config, token = self._source()
         web_config = self._load_web_config()
-        if self._checkpointer is not None:
+        if self._state_file is not None:
             self.store.set_targets(c.key for c in build_collectors(config, self._shard))
             # Saved counters of targets only discovery knows wait for its first listing.
-            self._checkpointer.restore(keep_unknown=config.discovery is not None)
+            self._state_file.restore(self.store, keep_unknown=config.discovery is not None)
         await self._apply(config, token)
         self.self_metrics.reloaded(True, self.clock.now())
         hooks = WebHooks(
             render=self.exposition.render_async,
-            ready=lambda: self.store.snapshot().ready,
+            ready=lambda: self.publisher.load().ready,
             targets=self._target_rows,
             reload=self.reload,
         )
@@ -140,12 +151,13 @@ class Exporter:
             return None
 
     async def stop(self) -> None:
-        """Stop polling, write the last checkpoint, close the API session and web server."""
+        """Stop polling, write the last state, close the API session and web server."""
         await self._stop_discovery()
         if self._scheduler is not None:
             await self._scheduler.stop()
-        if self._checkpointer is not None:
-            await self._checkpointer.flush()
+            # Only once polling started: before, the store may not hold the state file's
+            # content yet (a bad config at start), and writing it would erase the file.
+            await self.publisher.flush()
         if self._client is not None:
             await self._client.close()
         if self._runner is not None:
@@ -193,11 +205,12 @@ class Exporter:
                 intervals=_intervals(config),
                 lookback=config.collection.lookback.total_seconds(),
                 max_catchup=config.collection.max_catchup.total_seconds(),
-                after_poll=self._checkpointer.after_poll if self._checkpointer else None,
+                after_poll=self.publisher.changed,
                 timezone=config.pushwoosh.zone,
             )
             self._scheduler.start(collectors)
         self._config, self._token = config, token
+        await self.publisher.changed()  # the targets changed: added ones unpolled, removed gone
         if self._discovery is not None and self._client and self._scheduler:
             self._discovery_task = asyncio.create_task(
                 self._discover(config, self._discovery, self._client, self._scheduler),
@@ -229,6 +242,7 @@ class Exporter:
             if changed:
                 collectors = self._collectors(config)
                 scheduler.update(collectors)
+                await self.publisher.changed()
                 _warn_if_over_budget(config, collectors, self._shard)
                 log.info(
                     "discovered",
@@ -273,7 +287,7 @@ class Exporter:
                 v.status.last_error,
                 v.status.last_error_body,
             )
-            for key, v in sorted(self.store.snapshot().targets.items())
+            for key, v in sorted(self.publisher.load().targets.items())
         ] + [
             TargetRow("discovery", kind, status.up, status.last_success, status.last_error)
             for kind, status in (self._discovery.status.items() if self._discovery else ())

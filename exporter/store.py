@@ -29,18 +29,15 @@ STATE_VERSION = 1
 
 
 class Series(NamedTuple):
-    """One time series: a metric name and its label pairs, in family order.
+    """One time series: a metric name and its (name, value) label pairs.
 
-    A tuple, so hashing and comparing (once per bucket per poll) run in C.
+    Built through its family (``exporter.families``), which checks the label names and
+    puts them in the family's order, so equal series compare equal. A tuple, so hashing and
+    comparing (once per bucket per poll) run in C.
     """
 
     metric: str
     labels: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def of(cls, metric: str, **labels: str) -> "Series":
-        """Build a series; label order is the keyword order."""
-        return cls(metric, tuple(labels.items()))
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -142,16 +139,12 @@ class _TargetState:
 class Store:
     """The single owner of counts. Not thread-safe: used from one event loop."""
 
-    def __init__(self, *, publish_on_change: bool = True) -> None:
-        """With ``publish_on_change=False`` readers see only what :meth:`publish` released
-        (the state file is written before its counts become visible)."""
+    def __init__(self) -> None:
         self._targets: dict[TargetKey, _TargetState] = {}
         self._pending: dict[TargetKey, _TargetState] = {}
         self._revisions = {"up": 0, "down": 0}
         self._version = 0
         self._snapshot: Snapshot | None = None
-        self._auto_publish = publish_on_change
-        self._published: Snapshot | None = None
 
     def set_targets(self, keys: Iterable[TargetKey]) -> None:
         """Track exactly these targets: new ones start unpolled, others are dropped."""
@@ -254,17 +247,9 @@ class Store:
         self._changed()
 
     def snapshot(self) -> Snapshot:
-        """The published view; the same object until something changes (or is published)."""
-        if self._auto_publish or self._published is None:
-            return self.latest()
-        return self._published
+        """The view of everything applied so far; the same object until something changes.
 
-    def publish(self, snapshot: Snapshot) -> None:
-        """Make ``snapshot`` (from :meth:`latest`) what readers see."""
-        self._published = snapshot
-
-    def latest(self) -> Snapshot:
-        """The view of everything applied so far, published or not."""
+        Readers of the exporter see it once published (:mod:`exporter.publish`)."""
         if self._snapshot is None:
             views = {}
             for key, state in self._targets.items():

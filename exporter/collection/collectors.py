@@ -12,7 +12,6 @@ Each collector turns parsed API results into an :class:`~exporter.store.Observat
 - ``tag`` (getTagStats CSV) -> ``pushwoosh_tag_devices{app,tag,value}``.
 """
 
-import functools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
@@ -145,12 +144,6 @@ async def read_buckets(
     raise MalformedResponse("the bucket width kept growing between reads", method=method)
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def app_labels(app: str, app_name: str) -> tuple[tuple[str, str], ...]:
-    """The labels of an app's series: one tuple per app, shared by its series (memory)."""
-    return (("app", app), ("app_name", app_name))
-
-
 def sum_buckets(items: Iterable[tuple[Series, int, int]]) -> tuple[BucketCount, ...]:
     """Merge (series, bucket start, count) triples, adding counts of repeated buckets."""
     merged: dict[tuple[Series, int], int] = {}
@@ -196,10 +189,12 @@ class AppStatsCollector:
         """``app_stats`` / the app code."""
         return TargetKey(kinds.APP_STATS.name, self.app)
 
-    def series(self, scope: str, action: str) -> Series | None:
-        """The counter of one (scope, action), None for actions we do not export."""
-        family = families.APP_STATS_FAMILIES.get((scope, action))
-        return Series(family.name, app_labels(self.app, self.app_name)) if family else None
+    def counters(self) -> dict[tuple[str, str], Series]:
+        """The app's counter of each exported (scope, action)."""
+        return {
+            scope_action: family.series(app=self.app, app_name=self.app_name)
+            for scope_action, family in families.APP_STATS_FAMILIES.items()
+        }
 
     async def collect(self, ctx: PollContext) -> Observation:
         """Read the windows and count every (scope, action) bucket."""
@@ -213,15 +208,14 @@ class AppStatsCollector:
             ]
 
         plan, width, tables = await read_buckets(ctx, self.key, kinds.APP_STATS, fetch)
+        counters = self.counters()
         found: list[tuple[Series, int, int]] = []
         for scope, table in tables:
             for row in table.rows:
-                series = self.series(scope, row.action)
+                series = counters.get((scope, row.action))  # None: an action not exported
                 if series is not None:
                     found.append((series, unix(row.start), row.count))
-        labels = app_labels(self.app, self.app_name)
-        declared = tuple(Series(f.name, labels) for f in families.APP_STATS_FAMILIES.values())
-        return bucket_observation(self.key, plan, found, declared, width)
+        return bucket_observation(self.key, plan, found, tuple(counters.values()), width)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,11 +236,8 @@ class CampaignCollector:
         if family is None:
             return None
         platform = platform_name(row.platform) if row.platform is not None else "all"
-        return Series.of(
-            family.name,
-            campaign=self.campaign,
-            campaign_name=self.campaign_name,
-            platform=platform,
+        return family.series(
+            campaign=self.campaign, campaign_name=self.campaign_name, platform=platform
         )
 
     async def collect(self, ctx: PollContext) -> Observation:
@@ -295,8 +286,8 @@ class EventCollector:
             max_catchup=ctx.max_catchup,
             offset=ctx.utc_offset(),
         )
-        series = Series.of(
-            families.EVENT_TRIGGERS.name, app=self.app, app_name=self.app_name, event=self.event
+        series = families.EVENT_TRIGGERS.series(
+            app=self.app, app_name=self.app_name, event=self.event
         )
         found: list[tuple[Series, int, int]] = []
         ahead: list[int] = []
@@ -336,7 +327,7 @@ class MessageCollector:
             stats = await ctx.client.get_msg_platforms_stats(self.message, self.platforms)
         labels = ["all"] if self.platforms is None else [platform_name(p) for p in self.platforms]
         totals: dict[Series, int] = {
-            Series.of(family.name, message=self.message, platform=label): 0
+            family.series(message=self.message, platform=label): 0
             for family in families.MESSAGE_FAMILIES.values()
             for label in labels
         }
@@ -345,7 +336,7 @@ class MessageCollector:
             if family is None:
                 continue
             label = "all" if self.platforms is None else platform_name(row.platform or 0)
-            series = Series.of(family.name, message=self.message, platform=label)
+            series = family.series(message=self.message, platform=label)
             totals[series] = totals.get(series, 0) + row.count
         now = int(ctx.now)
         return Observation(
@@ -389,9 +380,7 @@ class SubscribersCollector:
             by_platform = (await ctx.client.get_application_subscribers_stats(self.app)).by_platform
         gauges = tuple(
             (
-                Series.of(
-                    families.SUBSCRIBERS.name, app=self.app, app_name=self.app_name, platform=name
-                ),
+                families.SUBSCRIBERS.series(app=self.app, app_name=self.app_name, platform=name),
                 float(count),
             )
             for name, count in sorted(by_platform.items())
@@ -424,7 +413,7 @@ class TagCollector:
         if rest:
             values["other"] = values.get("other", 0.0) + sum(item.count for item in rest)
         gauges = tuple(
-            (Series.of(families.TAG_DEVICES.name, app=self.app, tag=self.tag, value=v), n)
+            (families.TAG_DEVICES.series(app=self.app, tag=self.tag, value=v), n)
             for v, n in sorted(values.items())
         )
         now = int(ctx.now)

@@ -19,7 +19,7 @@ from exporter.collection.collectors import (
 from exporter.collection.discovery import Discovered
 from exporter.collection.windows import HOUR, MAX_MINUTELY_SPAN, MINUTE
 from exporter.config import CollectSettings, Config
-from exporter.durations import format_duration
+from exporter.config.durations import format_duration
 from exporter.kinds import KINDS
 from exporter.pushwoosh.models import EventAttribute
 from exporter.store import TargetKey

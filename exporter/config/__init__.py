@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
+from exporter.config.durations import Duration, format_duration
 from exporter.config.messages import describe, format_path, show_value
 from exporter.config.models import (
     ApplicationConfig,
@@ -31,7 +32,6 @@ from exporter.config.models import (
     TagConfig,
 )
 from exporter.config.yamlsource import YamlDocument, YamlSyntaxError, load_yaml
-from exporter.durations import Duration, format_duration
 
 __all__ = [
     "ApplicationConfig",

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from exporter.durations import Duration, format_duration
+from exporter.config.durations import Duration, format_duration
 from exporter.kinds import KINDS
 from exporter.platforms import PLATFORM_NAMES
 

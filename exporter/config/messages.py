@@ -15,9 +15,9 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
+from exporter.config.durations import format_duration
 from exporter.config.models import Config
 from exporter.config.yamlsource import YamlDocument
-from exporter.durations import format_duration
 
 Loc = Sequence[str | int]
 

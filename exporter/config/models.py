@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from exporter.config.durations import Duration, format_duration
 from exporter.config.fields import (
     CollectorIntervals,
     HttpUrl,
@@ -27,7 +28,6 @@ from exporter.config.fields import (
     at_most,
     reject_duplicates,
 )
-from exporter.durations import Duration, format_duration
 
 MAX_LOOKBACK = timedelta(hours=3)
 """The longest lookback: each poll re-reads at most this much history."""

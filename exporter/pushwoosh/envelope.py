@@ -4,15 +4,17 @@ Pure functions from what came over the wire to either a payload or a typed error
 :mod:`exporter.pushwoosh.errors`. The mapping follows the README's failure reasons:
 
 =====================================================  ===================
-HTTP 5xx, ``status_code`` 500                          :class:`ServerError`
-HTTP 429                                               :class:`RateLimited`
-HTTP 401/403, ``status_code`` 403, 210 about the token  :class:`AuthError`
-HTTP 400/404 (other 4xx), other ``status_code`` 210     :class:`ArgumentError`
-not JSON, not an envelope, unknown ``status_code``     :class:`MalformedResponse`
+5xx                                                    :class:`ServerError`
+429                                                    :class:`RateLimited`
+401, 403, ``status_code`` 210 about the token           :class:`AuthError`
+other 4xx, other ``status_code`` 210                    :class:`ArgumentError`
+not JSON, not an envelope, any other code, 420          :class:`MalformedResponse`
 =====================================================  ===================
 
-A :class:`MalformedResponse` raised here names its JSON path the way the parsers do:
-``body`` is the whole answer, ``status_code`` and ``error.code`` the envelope's fields.
+An HTTP status and a JSON ``status_code`` mean the same: both are looked up in one table,
+:data:`STATUS_ERRORS`. A :class:`MalformedResponse` raised here names its JSON path the way
+the parsers do: ``body`` is the whole answer, ``status_code`` and ``error.code`` the
+envelope's fields.
 """
 
 import json
@@ -20,6 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from typing import Final
 
 from exporter.pushwoosh.errors import (
     ArgumentError,
@@ -38,6 +41,18 @@ _TOKEN_TROUBLE = re.compile(r"\baccount\b|\btoken\b", re.IGNORECASE)
 """A 210 whose message names the account or the token is an authentication failure."""
 
 _MAX_DETAIL = 200
+
+STATUS_ERRORS: Final[tuple[tuple[range, type[PushwooshError]], ...]] = (
+    (range(210, 211), ArgumentError),  # AuthError when its message names the token
+    (range(401, 402), AuthError),
+    (range(403, 404), AuthError),
+    (range(420, 421), MalformedResponse),  # still processing: only getResults may say so
+    (range(429, 430), RateLimited),
+    (range(400, 500), ArgumentError),
+    (range(500, 1000), ServerError),
+)
+"""The error of a failed HTTP status or JSON ``status_code``: the first row holding the
+code wins; a code of no row is an unexpected answer (:class:`MalformedResponse`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,17 +102,7 @@ def check_status(method: str, envelope: Envelope, *, pending_ok: bool = False) -
     if code == PENDING and pending_ok:
         return True
     detail = f"status_code {code}: {_clip(message) or 'no message'}"
-    if code == 210:
-        if _TOKEN_TROUBLE.search(message):
-            raise AuthError(detail, method=method)
-        raise ArgumentError(detail, method=method)
-    if code in (401, 403):
-        raise AuthError(detail, method=method)
-    if code in (400, 404):
-        raise ArgumentError(detail, method=method)
-    if code >= 500:
-        raise ServerError(detail, method=method)
-    raise MalformedResponse(f"unexpected {detail}", method=method, path="status_code")
+    raise status_error(method, code, detail, message, path="status_code")
 
 
 def http_error(
@@ -110,15 +115,29 @@ def http_error(
     message = _body_message(body)
     if message:
         detail = f"{detail}: {_clip(message)}"
-    if status == 429:
-        return RateLimited(detail, method=method, retry_after=parse_retry_after(retry_after, now))
-    if status >= 500:
-        return ServerError(detail, method=method)
-    if status in (401, 403):
-        return AuthError(detail, method=method)
-    if 400 <= status < 500:
-        return ArgumentError(detail, method=method)
-    return MalformedResponse(f"unexpected {detail}", method=method, path="")
+    return status_error(method, status, detail, message, parse_retry_after(retry_after, now))
+
+
+def status_error(
+    method: str,
+    code: int,
+    detail: str,
+    message: str = "",
+    retry_after: float | None = None,
+    *,
+    path: str = "",
+) -> PushwooshError:
+    """The typed error of a failed ``code`` (:data:`STATUS_ERRORS`); ``detail`` is its text,
+    ``message`` the server's own words, ``retry_after`` the seconds a 429 asks to wait,
+    ``path`` where an unexpected code was found (``status_code`` in a JSON envelope)."""
+    error = next((error for codes, error in STATUS_ERRORS if code in codes), MalformedResponse)
+    if code == 210 and _TOKEN_TROUBLE.search(message):
+        error = AuthError
+    if error is RateLimited:
+        return RateLimited(detail, method=method, retry_after=retry_after)
+    if error is MalformedResponse:
+        return MalformedResponse(f"unexpected {detail}", method=method, path=path)
+    return error(detail, method=method)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

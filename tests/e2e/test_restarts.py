@@ -5,67 +5,13 @@ import json
 import signal
 import stat
 import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from harness import TOKEN, get_json, labels, wait_for
+from harness import TOKEN, QuietSim, get_json, inject, metric_value, wait_for
 from processes import ExporterProcess, write_config
-from prometheus_client.parser import text_string_to_metric_families
-
-from exporter.simulator.server import RunningSimulator, start_simulator
-from exporter.simulator.settings import Faults, SimulatorSettings
-
-QuietSim = tuple[RunningSimulator, dict[str, Any], aiohttp.ClientSession]
-
-
-@pytest.fixture
-async def quiet_sim() -> AsyncIterator[QuietSim]:
-    settings = SimulatorSettings(
-        seed=3, apps=1, token=TOKEN, traffic=False, faults=Faults(pending_min=0.05, pending_max=0.2)
-    )
-    async with await start_simulator(settings) as sim, aiohttp.ClientSession() as session:
-        yield sim, await get_json(session, f"{sim.url}/_sim/world"), session
-
-
-async def value(session: aiohttp.ClientSession, url: str, name: str, **lbls: str) -> float | None:
-    try:
-        async with session.get(f"{url}/metrics") as r:
-            text = await r.text()
-    except aiohttp.ClientError:
-        return None
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and tuple(sorted(sample.labels.items())) == labels(**lbls):
-                return sample.value
-    return None
-
-
-def minute(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds // 60 * 60, UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-async def inject(
-    session: aiohttp.ClientSession,
-    sim: RunningSimulator,
-    app: str,
-    count: int,
-    bucket: float | None = None,
-) -> None:
-    body: dict[str, Any] = {
-        "kind": "app",
-        "app": app,
-        "scope": "messages",
-        "action": "send",
-        "count": count,
-    }
-    if bucket is not None:
-        body["bucket"] = minute(bucket)
-    async with session.post(f"{sim.url}/_sim/inject", json=body) as r:
-        assert r.status == 200
 
 
 async def run_and_kill(
@@ -83,7 +29,7 @@ async def run_and_kill(
     sent = {"name": "pushwoosh_messages_sent_total", "app": app, "app_name": name}
 
     async def counter(url: str) -> float | None:
-        return await value(session, url, **sent)
+        return await metric_value(session, url, **sent)
 
     first = await ExporterProcess(args, TOKEN, tmp_path / "exporter.log").start()
     try:

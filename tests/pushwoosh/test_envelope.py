@@ -164,3 +164,11 @@ def test_envelope_on_arbitrary_bytes_raises_only_pushwoosh_errors(body: bytes | 
     raw = body.encode() if isinstance(body, str) else body
     with contextlib.suppress(PushwooshError):
         check_status("getResults", read_envelope("getResults", decode_json("getResults", raw)))
+
+
+@pytest.mark.parametrize("code", [302, 400, 401, 403, 404, 418, 420, 429, 500, 503, 999])
+def test_an_http_status_and_a_status_code_map_to_the_same_error(code: int) -> None:
+    from_http = http_error("getAppStats", code, b"", None, NOW)
+    with pytest.raises(PushwooshError) as from_envelope:
+        check_status("getAppStats", Envelope(code, "", None))
+    assert type(from_http) is from_envelope.type

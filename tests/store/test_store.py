@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exporter.families import MESSAGES_OPENED, MESSAGES_SENT, SUBSCRIBERS
 from exporter.store import BucketCount, Observation, Series, Store, TargetKey
 
 KEY = TargetKey("app_stats", "ABCDE-12345")
-SENT = Series.of("pushwoosh_messages_sent_total", app="ABCDE-12345", app_name="shop")
-OPENS = Series.of("pushwoosh_messages_opened_total", app="ABCDE-12345", app_name="shop")
+SENT = MESSAGES_SENT.series(app="ABCDE-12345", app_name="shop")
+OPENS = MESSAGES_OPENED.series(app="ABCDE-12345", app_name="shop")
 MINUTE = 60
 
 
@@ -146,8 +147,8 @@ def test_totals_set_the_counter_and_never_lower_it() -> None:
 
 
 def test_gauges_are_replaced_by_each_success_and_kept_on_failure() -> None:
-    ios = Series.of("pushwoosh_subscribers", app="A", app_name="a", platform="ios")
-    android = Series.of("pushwoosh_subscribers", app="A", app_name="a", platform="android")
+    ios = SUBSCRIBERS.series(app="A", app_name="a", platform="ios")
+    android = SUBSCRIBERS.series(app="A", app_name="a", platform="android")
     store = fresh()
     store.apply(
         Observation(KEY, 0, 0, gauges=((ios, 5.0), (android, 7.0))), started=0.0, finished=0.0
@@ -275,19 +276,6 @@ def test_counter_growth_equals_events_recorded_inside_the_window(
         if first_after is not None and bucket >= first_after[1]:
             expected += 1
     assert counter(store) == expected
-
-
-def test_held_store_shows_only_what_was_published() -> None:
-    store = Store(publish_on_change=False)
-    store.set_targets([KEY])
-    poll(store, 0, 900, {0: 1})
-    released = store.latest()
-    store.publish(released)
-    poll(store, 0, 901, {0: 4})
-    assert store.snapshot() is released
-    assert dict(store.latest().targets[KEY].counters)[SENT] == 3.0
-    store.publish(store.latest())
-    assert counter(store) == 3.0
 
 
 def test_a_state_file_with_buckets_but_no_counter_still_counts() -> None:

@@ -29,11 +29,12 @@ _IDENTIFIER = re.compile(r"(?<![\w:])[A-Za-z_:][\w:]*(?![\w:])")
 
 
 def exported_sample_names() -> frozenset[str]:
-    """Every sample name of every family the exporter registers, data and self-metrics."""
+    """Every sample name of every family the exporter registers, data and self-metrics
+    (with a state file, which adds the state file's)."""
     registry = CollectorRegistry()
     empty = Snapshot(targets={}, revisions={}, version=0)
     registry.register(SnapshotCollector(lambda: empty))
-    families = [*registry.collect(), *SelfMetrics().registry.collect()]
+    families = [*registry.collect(), *SelfMetrics(state_file=True).registry.collect()]
     return frozenset(f.name + suffix for f in families for suffix in _SUFFIXES[f.type])
 
 

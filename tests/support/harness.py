@@ -11,8 +11,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import Config
 from exporter.runtime import Exporter, ListenAddress
+from exporter.simulator.server import RunningSimulator
 
 TOKEN = "e2e-token-7c1f9a3b5d"
+
+QuietSim = tuple[RunningSimulator, dict[str, Any], aiohttp.ClientSession]
+"""A simulator without background traffic, its world, and a client session."""
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -123,3 +127,45 @@ def past_window(entry: dict[str, Any], end_key: str, size: int) -> int:
         return int(float(entry["time"])) // size * size + size
     end = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     return int(end.timestamp()) // size * size + size
+
+
+async def metric_value(
+    session: aiohttp.ClientSession, url: str, name: str, **lbls: str
+) -> float | None:
+    """The value of one sample at ``url``/metrics; None when absent or not answering."""
+    try:
+        async with session.get(f"{url}/metrics") as r:
+            text = await r.text()
+    except aiohttp.ClientError:
+        return None
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and tuple(sorted(sample.labels.items())) == labels(**lbls):
+                return sample.value
+    return None
+
+
+def minute(seconds: float) -> str:
+    """The simulator's name of the minute bucket holding ``seconds``."""
+    return datetime.fromtimestamp(seconds // 60 * 60, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+async def inject(
+    session: aiohttp.ClientSession,
+    sim: RunningSimulator,
+    app: str,
+    count: int,
+    bucket: float | None = None,
+) -> None:
+    """Add ``count`` messages sent by ``app`` to the simulator (now, or in ``bucket``)."""
+    body: dict[str, Any] = {
+        "kind": "app",
+        "app": app,
+        "scope": "messages",
+        "action": "send",
+        "count": count,
+    }
+    if bucket is not None:
+        body["bucket"] = minute(bucket)
+    async with session.post(f"{sim.url}/_sim/inject", json=body) as r:
+        assert r.status == 200

@@ -5,13 +5,13 @@ import subprocess
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.families import DATA_FAMILIES
+from exporter.families import DATA_FAMILIES, MESSAGES_SENT, SUBSCRIBERS
 from exporter.metrics import Exposition, SelfMetrics
-from exporter.store import BucketCount, Observation, Series, Store, TargetKey
+from exporter.store import BucketCount, Observation, Store, TargetKey
 
 APP = TargetKey("app_stats", "ABCDE-12345")
-SENT = Series.of("pushwoosh_messages_sent_total", app="ABCDE-12345", app_name='shop "ios"')
-SUBS = Series.of("pushwoosh_subscribers", app="ABCDE-12345", app_name="shop", platform="ios")
+SENT = MESSAGES_SENT.series(app="ABCDE-12345", app_name='shop "ios"')
+SUBS = SUBSCRIBERS.series(app="ABCDE-12345", app_name="shop", platform="ios")
 
 
 def populated() -> tuple[Store, SelfMetrics, Exposition]:
@@ -127,3 +127,61 @@ def test_gzip_body_decompresses_to_the_plain_body_in_both_formats() -> None:
     openmetrics = exposition.render("application/openmetrics-text; version=1.0.0", None)[0]
     assert openmetrics.count(b"# EOF") == 1
     assert openmetrics.endswith(b"# EOF\n")
+
+
+def test_every_change_of_the_self_metrics_reaches_the_cached_exposition() -> None:
+    # No method bumps the version by hand: each change of an instrument does it.
+    self_metrics = SelfMetrics(state_file=True)
+    store = Store()
+    exposition = Exposition(store.snapshot, self_metrics)
+    changes = [
+        (
+            lambda: self_metrics.request_finished("getTagStats", 0.2, None),
+            "pushwoosh_api_requests_total",
+            (("method", "getTagStats"),),
+            1.0,
+        ),
+        (
+            lambda: self_metrics.results_timed_out("getAppStats"),
+            "pushwoosh_api_request_failures_total",
+            (("method", "getAppStats"), ("reason", "timeout")),
+            1.0,
+        ),
+        (
+            lambda: self_metrics.reloaded(False, 50.0),
+            "pushwoosh_config_last_reload_successful",
+            (),
+            0.0,
+        ),
+        (
+            lambda: self_metrics.reloaded(True, 60.0),
+            "pushwoosh_config_last_reload_success_timestamp_seconds",
+            (),
+            60.0,
+        ),
+        (
+            lambda: self_metrics.state_write_finished(False, 70.0),
+            "pushwoosh_state_write_failures_total",
+            (),
+            1.0,
+        ),
+        (
+            lambda: self_metrics.state_write_finished(True, 80.0),
+            "pushwoosh_state_last_write_success_timestamp_seconds",
+            (),
+            80.0,
+        ),
+    ]
+    for change, name, labels, expected in changes:
+        exposition.render(None, None)  # cached before the change
+        change()
+        assert samples(exposition.render(None, None)[0].decode())[name, labels] == expected
+
+
+def test_state_file_metrics_exist_only_with_a_state_file() -> None:
+    without = samples(Exposition(Store().snapshot, SelfMetrics()).render(None, None)[0].decode())
+    assert not [name for name, _ in without if name.startswith("pushwoosh_state_")]
+    with_file = SelfMetrics(state_file=True)
+    text = Exposition(Store().snapshot, with_file).render(None, None)[0].decode()
+    assert samples(text)["pushwoosh_state_write_failures_total", ()] == 0.0
+    assert samples(text)["pushwoosh_state_last_write_success_timestamp_seconds", ()] == 0.0

@@ -17,7 +17,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 
 from exporter.families import DATA_FAMILIES
 from exporter.metrics import Exposition, SelfMetrics, SnapshotCollector
-from exporter.store import BucketCount, Observation, Series, Store, TargetKey
+from exporter.store import BucketCount, Observation, Store, TargetKey
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 # What scrapers may ask for: each content type renders differently (Prometheus 3 asks for
@@ -28,7 +28,7 @@ ACCEPTS = (
     "text/plain;version=1.0.0;escaping=dots",
     "application/openmetrics-text;version=1.0.0;escaping=values",
 )
-FAMILIES = [f for f in DATA_FAMILIES if f.kind == "counter" and "app" in f.labels]
+FAMILIES = [f for f in DATA_FAMILIES if f.kind == "counter" and f.labels == ("app", "app_name")]
 KEYS = [TargetKey("app_stats", f"APP-{i}") for i in range(4)]
 
 # Label values as the API and the config may give them: quotes, backslashes, newlines,
@@ -85,7 +85,7 @@ def test_body_equals_prometheus_client_rendering_after_any_polls(polls: list) ->
         key = KEYS[target]
         if ok:
             observed = tuple(
-                BucketCount(Series.of(FAMILIES[f].name, app=key.target, app_name=name), 60, n)
+                BucketCount(FAMILIES[f].series(app=key.target, app_name=name), 60, n)
                 for f, name, n in buckets
             )
             store.apply(
@@ -115,7 +115,7 @@ def big_store(apps: int) -> Store:
     store.set_targets(keys)
     for key in keys:
         buckets = tuple(
-            BucketCount(Series.of(f.name, app=key.target, app_name="shop"), 60, 7) for f in FAMILIES
+            BucketCount(f.series(app=key.target, app_name="shop"), 60, 7) for f in FAMILIES
         )
         store.apply(Observation(key, 0, 60, buckets=buckets), started=0.0, finished=1.0)
     return store
