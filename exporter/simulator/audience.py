@@ -1,6 +1,8 @@
 """Audience answers: subscribers (v1 now, v2 over a period) and tag value counts."""
 
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
 
 from exporter.platforms import platform_name
 from exporter.simulator.periods import DAY, MINUTE, bucket_of, format_local, next_bucket
@@ -75,3 +77,41 @@ def tag_values(tag: str, seed: int) -> list[tuple[str, int]]:
         (v, int(20000 / (i + 1) * (0.8 + 0.4 * unit(seed, k, i)))) for i, v in enumerate(values)
     ]
     return sorted(((v, n) for v, n in counts if n > 0), key=lambda item: -item[1])
+
+
+GENERATED_ROWS_PER_PIECE: Final = 8192
+"""Rows of a generated tag file made and sent at a time."""
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedTagFile:
+    """A tag with ``values`` values (``faults.tag_values``), its file made as it is sent.
+
+    Value ``i`` is ``u<i>``, in that order, with a heavy-tailed device count: about one
+    value in ``c`` has more than ``c`` devices, so a few values are large and most are
+    small, with many ties. Nothing but these three fields is kept, whatever the size.
+    """
+
+    tag: str
+    values: int
+    seed: int
+
+    def rows(self) -> Iterator[tuple[str, int]]:
+        """Every (value, devices) row of the file, in file order."""
+        salt = key_id(("tag", self.tag)) ^ self.seed
+        for i in range(self.values):
+            yield f"u{i}", _devices(i, salt)
+
+    def pieces(self) -> Iterator[bytes]:
+        """The CSV file (header row, then ``value;count`` rows) in pieces."""
+        yield b"value;count\n"
+        salt = key_id(("tag", self.tag)) ^ self.seed
+        for start in range(0, self.values, GENERATED_ROWS_PER_PIECE):
+            stop = min(self.values, start + GENERATED_ROWS_PER_PIECE)
+            yield "".join(f"u{i};{_devices(i, salt)}\n" for i in range(start, stop)).encode()
+
+
+def _devices(i: int, salt: int) -> int:
+    # A multiplicative hash of the row number, then 1 + 10**6 // (1 + uniform draw).
+    draw = (i * 2654435761 + salt) % 4294967291 % 1_000_000
+    return 1 + 1_000_000 // (1 + draw)

@@ -27,6 +27,8 @@ async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
         "--campaign-formatter=hourly",
         "--split-rows",
         "--null-response",
+        "--tag-values=UserId=1000",
+        "--tag-values=Big=20",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -48,6 +50,7 @@ async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
             assert (faults["campaign_formatter"], faults["app_formatter"]) == ("hourly", None)
             assert (faults["split_rows"], faults["null_response"]) == (True, True)
             assert (faults["zero_rows"], faults["omit_empty_scopes"]) == (False, False)
+            assert faults["tag_values"] == {"UserId": 1000, "Big": 20}
             body = {"request": {"auth": "cli-token", "application": "NOPE0-00000"}}
             url = f"{found[1]}/json/1.3/getApplicationSubscribersStats"
             async with session.post(url, json=body) as r:
