@@ -8,7 +8,7 @@ import math
 import platform
 import time
 
-from bench import api_calls, growth, load, scale, scrape
+from bench import api_calls, growth, load, scale, scrape, tags
 from exporter.logsetup import configure_logging
 
 
@@ -83,6 +83,30 @@ def main() -> None:
             "< 2048 B",
         )
     )
+    tag_runs = [(1_000_000, True), (1_000_000, False), (10_000_000, False)]
+    tagged = [(n, whole, asyncio.run(tags.run(n, whole))) for n, whole in tag_runs]
+    old, new, huge = (r for _, _, r in tagged)
+    rows.append(
+        (
+            "1,000,000-value tag polled once (less the job's wait): streamed vs whole file",
+            f"{new['poll_without_job_s']:.2f} s vs {old['poll_without_job_s']:.2f} s",
+            "< 2 s",
+        )
+    )
+    rows.append(
+        (
+            "... peak RSS growth during the poll: streamed vs whole file",
+            f"{new['peak_mib']:.1f} MiB vs {old['peak_mib']:.0f} MiB",
+            "< 20 MiB",
+        )
+    )
+    rows.append(
+        (
+            "10,000,000-value tag polled once (less the job's wait) / peak RSS growth",
+            f"{huge['poll_without_job_s']:.1f} s / {huge['peak_mib']:.1f} MiB",
+            "RSS as for 1,000,000",
+        )
+    )
     grown = growth.run([100, 10_000, 100_000], scrape_rounds=40)
     print(
         f"Run on {platform.node()} ({platform.machine()}, Python {platform.python_version()}), "
@@ -94,6 +118,8 @@ def main() -> None:
         print(f"| {name} | {measured} | {goal} |")
     print("\nCost growth (bench.growth):\n")
     print(growth.table(grown))
+    print("\nHigh-cardinality tags (bench.tags):\n")
+    print(tags.table(tagged))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from exporter.logsetup import REDACTOR
 from exporter.pushwoosh.client import PushwooshClient
 from exporter.pushwoosh.dump import DumpWriter
 from exporter.pushwoosh.errors import MalformedResponse, PushwooshError
-from exporter.pushwoosh.exchange import Exchange
+from exporter.pushwoosh.exchange import BodyFile, Exchange
 from exporter.store import Observation, TargetKey
 
 log = structlog.get_logger(__name__)
@@ -157,6 +157,10 @@ class CallTally:
         """The methods ``key`` called (getResults left out) and its number of calls."""
         calls = self._calls.get(key, _Calls())
         return tuple(calls.methods), calls.count
+
+    async def open_body(self) -> BodyFile | None:
+        """The dump's file for a streamed body; None without a dump."""
+        return await self._dump.open_body() if self._dump is not None else None
 
     async def record(self, exchange: Exchange) -> None:
         """Count one HTTP attempt for its target, and dump it."""

@@ -24,7 +24,13 @@ from exporter.collection.windows import HOUR, MINUTE, ReadPlan, Window, max_span
 from exporter.platforms import platform_name
 from exporter.pushwoosh.client import PushwooshClient
 from exporter.pushwoosh.errors import MalformedResponse
-from exporter.pushwoosh.models import BUCKET_SECONDS, EventAttribute, StatRow, StatTable
+from exporter.pushwoosh.models import (
+    BUCKET_SECONDS,
+    EventAttribute,
+    StatRow,
+    StatTable,
+    TagSummary,
+)
 from exporter.store import BucketCount, Observation, Series, TargetKey
 
 log = structlog.get_logger(__name__)
@@ -402,19 +408,24 @@ class TagCollector:
         return TargetKey(kinds.TAG.name, f"{self.app}/{self.tag}" if self.app else self.tag)
 
     async def collect(self, ctx: PollContext) -> Observation:
-        """Download the tag's value counts; keep the top ``max_values``, sum the rest."""
+        """Publish the tag's top ``max_values`` values and the rest summed as ``other``;
+        the client reads the file as it downloads and keeps only those."""
         applications: Sequence[str] = (self.app,) if self.app else ()
-        counts = await ctx.client.get_tag_stats(self.tag, applications)
-        ranked = sorted(counts, key=lambda c: (-c.count, c.value))
-        kept, rest = ranked[: self.max_values], ranked[self.max_values :]
-        values: dict[str, float] = {}
-        for item in kept:
-            values[item.value] = values.get(item.value, 0.0) + item.count
-        if rest:
-            values["other"] = values.get("other", 0.0) + sum(item.count for item in rest)
+        summary = await ctx.client.get_tag_stats(self.tag, applications, max_values=self.max_values)
         gauges = tuple(
             (families.TAG_DEVICES.series(app=self.app, tag=self.tag, value=v), n)
-            for v, n in sorted(values.items())
+            for v, n in sorted(tag_devices(summary).items())
         )
         now = int(ctx.now)
         return Observation(self.key, now, now, gauges=gauges)
+
+
+def tag_devices(summary: TagSummary) -> dict[str, float]:
+    """Devices by tag value as published: the kept rows, rows of one value added up, and,
+    when rows were left out, their devices as ``other`` (added to a value of that name)."""
+    values: dict[str, float] = {}
+    for item in summary.top:
+        values[item.value] = values.get(item.value, 0.0) + item.count
+    if summary.rest_rows:
+        values["other"] = values.get("other", 0.0) + summary.rest_sum
+    return values

@@ -3,7 +3,8 @@
 Callers (the collection layer) get frozen values of :mod:`exporter.pushwoosh.models` or a
 typed error of :mod:`exporter.pushwoosh.errors`. Underneath: the JSON API 1.3 envelope
 (:mod:`.envelope`), the scheduled-job flow (POST, then poll ``/json/1.3/getResults``),
-retries and limits (:mod:`.transport`, :mod:`.limiter`) and the parsers (:mod:`.parse`).
+retries and limits (:mod:`.transport`, :mod:`.limiter`), the parsers (:mod:`.parse`) and
+the tag file read as it downloads (:mod:`.tagfile`).
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -16,7 +17,7 @@ import aiohttp
 import structlog
 
 from exporter.clock import Clock, SystemClock
-from exporter.pushwoosh import parse
+from exporter.pushwoosh import parse, tagfile
 from exporter.pushwoosh.envelope import check_status, decode_json, read_envelope
 from exporter.pushwoosh.errors import ResultsTimeout
 from exporter.pushwoosh.exchange import ExchangeRecorder
@@ -33,7 +34,7 @@ from exporter.pushwoosh.models import (
     SubscriberCounts,
     SubscribersStatistics,
     TagInfo,
-    TagValueCount,
+    TagSummary,
 )
 from exporter.pushwoosh.timing import JobDurations, PollPolicy, RetryPolicy
 from exporter.pushwoosh.transport import Transport
@@ -198,15 +199,19 @@ class PushwooshClient:
         )
 
     async def get_tag_stats(
-        self, tag: str, applications: Sequence[str] = ()
-    ) -> tuple[TagValueCount, ...]:
-        """getTagStats, then the download of its CSV file (``tagFile``, no auth)."""
+        self, tag: str, applications: Sequence[str] = (), *, max_values: int
+    ) -> TagSummary:
+        """getTagStats, then the download of its CSV file (``tagFile``, no auth), read as
+        it arrives: the ``max_values`` rows with the most devices, and the rest summed
+        (see :mod:`.tagfile`)."""
         args: dict[str, object] = {"tag": tag}
         if applications:
             args["applications"] = list(applications)
         url = await self._scheduled("getTagStats", args, parse.parse_tag_url)
-        return await self._transport.send(
-            "tagFile", urljoin(self._api_url + "/", url), parse.parse_tag_csv
+        return await self._transport.download(
+            tagfile.METHOD,
+            urljoin(self._api_url + "/", url),
+            lambda: tagfile.TagFileReader(max_values),
         )
 
     async def get_applications(self, page: int = 1) -> ApplicationsPage:

@@ -6,8 +6,9 @@ the request (URL, headers, JSON body) and the answer's metadata (status, the hea
 matter, size, timing, the failure if any). An answer that is JSON is embedded as parsed
 (same values, same key order) under ``response.json``; any other answer (a tag CSV, an
 HTML error page, JSON with repeated keys) is saved byte for byte beside it, as
-``0009-tagFile.body.csv``, and ``response.file`` names that file. The token was already
-removed by the transport, wherever it appeared.
+``0009-tagFile.body.csv``, and ``response.file`` names that file. A streamed answer (a tag
+file) is written as it arrives to a hidden ``.NNNN.part`` file, renamed so when its call is
+recorded. The token was already removed by the transport, wherever it appeared.
 """
 
 import asyncio
@@ -17,9 +18,9 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from exporter.pushwoosh.exchange import Exchange
+from exporter.pushwoosh.exchange import BodyFile, Exchange
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _EXTENSIONS = {"text/csv": "csv", "text/html": "html", "application/json": "json"}
@@ -39,6 +40,7 @@ class DumpWriter:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._numbers = itertools.count(1)
+        self._parts = itertools.count(1)
         self.calls = 0
 
     @classmethod
@@ -57,22 +59,66 @@ class DumpWriter:
             ) from None
         return cls(directory)
 
+    async def open_body(self) -> BodyFile:
+        """A hidden file of the dump for a streamed body; :meth:`record` names it."""
+        path = self.directory / f".{next(self._parts):04d}.part"
+        return _PartFile(path, await asyncio.to_thread(path.open, "xb"))
+
     async def record(self, exchange: Exchange, target: str | None = None) -> None:
         """Write one exchange (off the event loop); ``target`` names who made the call."""
         number = next(self._numbers)
         self.calls += 1
         files = render_exchange(number, exchange, target)
-        await asyncio.to_thread(self._write, files)
+        part = exchange.body_file if isinstance(exchange.body_file, _PartFile) else None
+        if part is not None:
+            await part.close()
+        await asyncio.to_thread(self._write, files, part, body_name(number, exchange))
 
-    def _write(self, files: dict[str, bytes]) -> None:
+    def _write(self, files: dict[str, bytes], part: "_PartFile | None", part_name: str) -> None:
         for name, content in files.items():
             with (self.directory / name).open("xb") as out:
                 out.write(content)
+        if part is not None:
+            if part.size:
+                part.path.rename(self.directory / part_name)
+            else:
+                part.path.unlink()
+
+
+class _PartFile:
+    """A streamed body being written to the dump (see the module)."""
+
+    def __init__(self, path: Path, out: BinaryIO) -> None:
+        self.path = path
+        self.size = 0
+        self._out: BinaryIO | None = out
+
+    async def write(self, data: bytes) -> None:
+        """Append ``data`` (off the event loop)."""
+        if data and self._out is not None:
+            await asyncio.to_thread(self._out.write, data)
+            self.size += len(data)
+
+    async def close(self) -> None:
+        """Flush and close the file; later calls do nothing."""
+        out, self._out = self._out, None
+        if out is not None:
+            await asyncio.to_thread(out.close)
+
+
+def _stem(number: int, exchange: Exchange) -> str:
+    return f"{number:04d}-{_UNSAFE.sub('_', exchange.method)}"
+
+
+def body_name(number: int, exchange: Exchange) -> str:
+    """The name of call ``number``'s raw body file, if it has one."""
+    return f"{_stem(number, exchange)}.body.{_extension(exchange.response_headers)}"
 
 
 def render_exchange(number: int, exchange: Exchange, target: str | None) -> dict[str, bytes]:
-    """The files of one exchange: its JSON description and, if needed, its raw body."""
-    stem = f"{number:04d}-{_UNSAFE.sub('_', exchange.method)}"
+    """The files of one exchange: its JSON description and, if needed, its raw body (a
+    streamed body is already in its own file, which the description names)."""
+    stem = _stem(number, exchange)
     response: dict[str, Any] | None = None
     files: dict[str, bytes] = {}
     if exchange.status is not None:
@@ -82,11 +128,15 @@ def render_exchange(number: int, exchange: Exchange, target: str | None) -> dict
             "headers": dict(exchange.response_headers),
             "bytes": len(body),
         }
-        if body:
+        if exchange.body_file is not None:
+            response["bytes"] = exchange.body_file.size
+            if exchange.body_file.size:
+                response["file"] = body_name(number, exchange)
+        elif body:
             try:
                 response["json"] = _strict_json(body)
             except (ValueError, RecursionError):
-                name = f"{stem}.body.{_extension(exchange.response_headers)}"
+                name = body_name(number, exchange)
                 files[name] = body
                 response["file"] = name
     document = {

@@ -97,6 +97,18 @@ class TagValueCount:
 
 
 @dataclass(frozen=True, slots=True)
+class TagSummary:
+    """A tag file as the exporter keeps it: the rows with the most devices, and the rest."""
+
+    top: tuple[TagValueCount, ...]
+    """At most ``max_values`` rows, most devices first, ties by value (smaller first)."""
+    rest_rows: int = 0
+    """Rows of the file not in ``top``; when there are any, their devices go to ``other``."""
+    rest_sum: int = 0
+    """Devices of those rows."""
+
+
+@dataclass(frozen=True, slots=True)
 class SubscriberCounts:
     """getApplicationSubscribersStats: subscribers by platform label value (``ios``...)."""
 

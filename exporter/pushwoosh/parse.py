@@ -6,8 +6,6 @@ field. Counts may arrive as integers or numeric strings. The v1 methods' times a
 the zone ``tz`` (``pushwoosh.timezone``, UTC unless configured); v2 times are UTC.
 """
 
-import csv
-import io
 import math
 import re
 from collections.abc import Mapping
@@ -29,7 +27,6 @@ from exporter.pushwoosh.models import (
     SubscribersPoint,
     SubscribersStatistics,
     TagInfo,
-    TagValueCount,
 )
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m")
@@ -38,7 +35,7 @@ _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y
 _EMPTY = StatTable(formatter="", rows=())
 _APP_SCOPES = ("applications", "devices", "messages")
 
-_DIGITS = re.compile(r"[ \t]*[0-9]{1,30}[ \t]*")
+DIGITS = re.compile(r"[ \t]*[0-9]{1,30}[ \t]*")
 """A count sent as a string ("3"); ASCII digits only, so ``int()`` always accepts it."""
 
 
@@ -150,28 +147,6 @@ def parse_tag_url(response: object) -> str:
     return url.strip()
 
 
-def parse_tag_csv(body: bytes) -> tuple[TagValueCount, ...]:
-    """The tag file: ``value;count`` rows after an optional header row."""
-    method = "tagFile"
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise MalformedResponse("tag file is not UTF-8", method=method) from None
-    try:
-        rows = [row for row in csv.reader(io.StringIO(text), delimiter=";") if row]
-    except csv.Error:
-        raise MalformedResponse("tag file is not CSV", method=method) from None
-    counts = []
-    for number, row in enumerate(rows, start=1):
-        if len(row) != 2:
-            raise MalformedResponse(f"tag file line {number} has {len(row)} fields", method=method)
-        value, count = row
-        if number == 1 and not _DIGITS.fullmatch(count):
-            continue  # the header row
-        counts.append(TagValueCount(value, parse_count(method, count, f"line {number} count")))
-    return tuple(counts)
-
-
 def parse_applications_page(response: object) -> ApplicationsPage:
     """getApplications: ``{applications: {code: title}, page, total}`` (``total`` pages)."""
     method = "getApplications"
@@ -277,7 +252,7 @@ def parse_count(method: str, value: object, where: str) -> int:
         count = value
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         count = int(value)
-    elif isinstance(value, str) and _DIGITS.fullmatch(value):
+    elif isinstance(value, str) and DIGITS.fullmatch(value):
         count = int(value.strip(" \t"))
     else:
         raise MalformedResponse(f"{where} is not a count", method=method)

@@ -88,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help="force this bucket width (default: by the period's length)",
         )
+    p.add_argument(
+        "--tag-values",
+        action="append",
+        type=_tag_values,
+        default=[],
+        metavar="TAG=N",
+        help="serve tag TAG's file with N generated values, made as it is sent (repeatable)",
+    )
     for name, effect in SHAPE_SWITCHES.items():
         p.add_argument(f"--{name.replace('_', '-')}", action="store_true", help=effect)
     p.add_argument(
@@ -101,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _retry_after(text: str) -> float | None:
     return None if text.lower() == "none" else float(text)
+
+
+def _tag_values(text: str) -> tuple[str, int]:
+    tag, _, count = text.rpartition("=")
+    if not tag or not count.isdigit():
+        raise argparse.ArgumentTypeError(f"expected TAG=N (N a whole number), got {text!r}")
+    return tag, int(count)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pending_max=float(high or low),
             timezone=zone_info(args.timezone).key,
             request_id_prefix=args.request_id_prefix,
+            tag_values=dict(args.tag_values),
             app_formatter=args.app_formatter,
             campaign_formatter=args.campaign_formatter,
             apps_page_size=args.apps_page_size,

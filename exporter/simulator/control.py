@@ -265,6 +265,10 @@ def _knob_value(current: Faults, name: str, value: Any) -> Any:
         return value
     if name == "forbidden_apps":
         fits = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif name == "tag_values":
+        fits = isinstance(value, dict) and all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in value.values()
+        )
     elif name in ("app_formatter", "campaign_formatter"):
         fits = value is None or value in FORCED_FORMATTERS
     elif name == "timezone":
@@ -313,9 +317,18 @@ async def faults(request: web.Request) -> web.Response:
     return web.json_response(dataclasses.asdict(current))
 
 
-async def tag_file(request: web.Request) -> web.Response:
-    """``GET /_sim/files/<id>.csv``: a tag's CSV (no auth, as the real download link)."""
+async def tag_file(request: web.Request) -> web.StreamResponse:
+    """``GET /_sim/files/<id>.csv``: a tag's CSV (no auth, as the real download link); a
+    generated one (``faults.tag_values``) is made piece by piece as it is sent, each piece
+    waiting until the client has taken the last."""
     content = _state(request).files.get(request.match_info["name"])
     if content is None:
         raise web.HTTPNotFound()
-    return web.Response(text=content, content_type="text/csv")
+    if isinstance(content, str):
+        return web.Response(text=content, content_type="text/csv")
+    response = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8"})
+    await response.prepare(request)
+    for piece in content.pieces():
+        await response.write(piece)
+    await response.write_eof()
+    return response

@@ -115,10 +115,17 @@ async def tag_stats(
             raise Refusal(210, "Application not found")
         if code in state.settings.faults.forbidden_apps:
             raise Refusal(403, "Token restrictions forbid this operation")
-    lines = ["value;count", *(f"{v};{n}" for v, n in audience.tag_values(tag, state.settings.seed))]
-    content = "\n".join(lines) + "\n"
+    seed = state.settings.seed
+    generated = state.settings.faults.tag_values.get(tag)
+    content: str | audience.GeneratedTagFile
+    if generated is not None:
+        content = audience.GeneratedTagFile(tag, generated, seed)
+        named = f"{tag}\0{generated}\0{seed}"
+    else:
+        lines = ["value;count", *(f"{v};{n}" for v, n in audience.tag_values(tag, seed))]
+        content = named = "\n".join(lines) + "\n"
     # Named by content: asking again reuses the file, so a long demo keeps a bounded set.
-    name = hashlib.sha256(content.encode()).hexdigest()[:32]
+    name = hashlib.sha256(named.encode()).hexdigest()[:32]
     state.files[name] = content
     base = state.settings.public_url or f"{request.scheme}://{request.host}"
     return {"url": f"{base}/_sim/files/{name}.csv"}

@@ -40,6 +40,11 @@ class Faults:
     """Row counts of every method are sent as strings ("3")."""
     forbidden_apps: list[str] = field(default_factory=list)
     """Apps the token may not read: status_code 403 (v2: HTTP 403)."""
+    tag_values: dict[str, int] = field(default_factory=dict)
+    """Tags whose getTagStats file has this many values, generated as the file is sent
+    (``u00000``, ``u00001``... with heavy-tailed counts), so a file of millions of values
+    costs the simulator little; e.g. ``{"UserId": 1000000}``. Other tags keep their few
+    values."""
 
     # The shapes of answers. The defaults are the documented ones; each knob turns on a
     # variant the documentation allows or real answers were seen to have.

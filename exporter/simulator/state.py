@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exporter.simulator.attributes import Attributes, Filter
+from exporter.simulator.audience import GeneratedTagFile
 from exporter.simulator.settings import SimulatorSettings
 from exporter.simulator.traffic import HOUR, MESSAGE_PLATFORMS, Key, Traffic
 from exporter.simulator.world import App, Campaign, World, build_world
@@ -42,7 +43,8 @@ class SimulatorState:
     started: float = field(init=False)
     jobs: dict[str, Job] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, "str | GeneratedTagFile"] = field(default_factory=dict)
+    """Tag files by name: the CSV text, or how to generate it as it is sent."""
     unhang: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to wake calls held by ``faults.hang``."""
     closing: bool = False

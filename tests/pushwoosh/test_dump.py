@@ -88,3 +88,41 @@ def test_a_dump_path_that_is_a_file_is_refused_in_one_line(tmp_path: Path) -> No
     with pytest.raises(DumpError, match="cannot use") as caught:
         DumpWriter.create(tmp_path / "file")
     assert "\n" not in str(caught.value)
+
+
+def test_a_streamed_body_is_written_as_it_arrives_and_named_when_recorded(
+    tmp_path: Path,
+) -> None:
+    writer = DumpWriter.create(tmp_path / "dump")
+
+    async def stream_two() -> None:
+        first, empty = await writer.open_body(), await writer.open_body()
+        await first.write(b"value;count\n")
+        await first.write(b"en;3\n")
+        assert sorted(p.name for p in writer.directory.iterdir()) == [".0001.part", ".0002.part"]
+        await writer.record(exchange(None, method="getResults"))
+        csv_headers = {"Content-Type": "text/csv"}
+        await writer.record(
+            exchange(None, status=200, response_headers=csv_headers, body_file=first)
+        )
+        await writer.record(
+            exchange(None, status=200, response_headers=csv_headers, body_file=empty)
+        )
+
+    asyncio.run(stream_two())
+    assert sorted(p.name for p in writer.directory.iterdir()) == [
+        "0001-getResults.json",
+        "0002-getResults.body.csv",
+        "0002-getResults.json",
+        "0003-getResults.json",
+    ]
+    assert (writer.directory / "0002-getResults.body.csv").read_bytes() == b"value;count\nen;3\n"
+    streamed = json.loads((writer.directory / "0002-getResults.json").read_text())["response"]
+    assert streamed == {
+        "status": 200,
+        "headers": {"Content-Type": "text/csv"},
+        "bytes": 17,
+        "file": "0002-getResults.body.csv",
+    }
+    empty = json.loads((writer.directory / "0003-getResults.json").read_text())["response"]
+    assert empty == {"status": 200, "headers": {"Content-Type": "text/csv"}, "bytes": 0}

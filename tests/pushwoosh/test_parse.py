@@ -16,7 +16,6 @@ from exporter.pushwoosh.models import (
     StatRow,
     StatTable,
     SubscribersPoint,
-    TagValueCount,
 )
 
 MINUTE_1 = datetime(2026, 11, 28, 10, 1, tzinfo=UTC)
@@ -183,25 +182,6 @@ def test_tag_stats_answers_with_the_file_url() -> None:
         parse.parse_tag_url({"file": "abc.csv"})
 
 
-def test_tag_file_is_semicolon_separated_with_a_header_row() -> None:
-    body = b'value;count\nen;120\n"de;at";"7"\n\nfr;0\n'
-    assert parse.parse_tag_csv(body) == (
-        TagValueCount("en", 120),
-        TagValueCount("de;at", 7),
-        TagValueCount("fr", 0),
-    )
-
-
-def test_tag_file_without_header_and_with_a_byte_order_mark() -> None:
-    assert parse.parse_tag_csv("\ufeffen;3\n".encode()) == (TagValueCount("en", 3),)
-
-
-@pytest.mark.parametrize("body", [b"value;count\nen;many\n", b"en;1;2\n", b"\xff\xfe\x00"])
-def test_tag_file_that_is_not_value_count_rows_is_malformed(body: bytes) -> None:
-    with pytest.raises(MalformedResponse, match="tagFile"):
-        parse.parse_tag_csv(body)
-
-
 def test_subscribers_by_upper_case_device_type_become_label_values() -> None:
     document = json.loads(
         '{"devices_types": {"IOS": 1200, "ANDROID": 3400, "CHROME": 80, "SAFARI": 12,'
@@ -301,12 +281,3 @@ def test_parsers_on_arbitrary_json_raise_only_pushwoosh_errors(value: object) ->
     for parser in PARSERS:
         with contextlib.suppress(PushwooshError):
             parser(value)
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    body=st.binary(max_size=60) | st.text(alphabet='ab;"\n\r0123 \t', max_size=40).map(str.encode)
-)
-def test_tag_file_parser_on_arbitrary_bytes_raises_only_pushwoosh_errors(body: bytes) -> None:
-    with contextlib.suppress(PushwooshError):
-        parse.parse_tag_csv(body)

@@ -4,12 +4,20 @@ they went wrong."""
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exporter.pushwoosh.envelope import check_status, decode_json, read_envelope
 from exporter.pushwoosh.errors import MalformedResponse
 from exporter.pushwoosh.redact import BODY_START_BYTES, TOKEN_MARK, TokenScrubber
 
 TOKEN = "pw/SECRET-\u00e9-0f9e8d7c6b5a"
+FORMS = [
+    TOKEN,
+    json.dumps(TOKEN)[1:-1],  # \u00e9
+    json.dumps(TOKEN)[1:-1].replace("/", "\\/"),  # PHP's escaped slashes
+    json.dumps(TOKEN, ensure_ascii=False)[1:-1],
+]
 
 
 @pytest.mark.parametrize("offset", range(BODY_START_BYTES - len(TOKEN.encode()), BODY_START_BYTES))
@@ -86,3 +94,33 @@ def test_envelope_errors_name_their_path(body: bytes, path: str) -> None:
         check_status("getAppStats", read_envelope("getAppStats", decode_json("getAppStats", body)))
     assert (caught.value.method, caught.value.path) == ("getAppStats", path)
     assert path in str(caught.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.sampled_from([b"x", b"ab;1\n", b"\\/", *(form.encode() for form in FORMS)])
+        | st.sampled_from([form.encode() for form in FORMS]).map(lambda f: f[: len(f) // 2]),
+        max_size=12,
+    ),
+    cuts=st.lists(st.integers(0, 400), max_size=8),
+)
+def test_a_body_scrubbed_piece_by_piece_equals_the_body_scrubbed_whole(
+    parts: list[bytes], cuts: list[int]
+) -> None:
+    scrubber = TokenScrubber(TOKEN)
+    body = b"".join(parts)
+    stream, shown, start = scrubber.stream(), b"", 0
+    for cut in sorted(c for c in set(cuts) if c <= len(body)):
+        shown += stream.feed(body[start:cut])
+        start = cut
+    shown += stream.feed(body[start:]) + stream.finish()
+    assert shown == scrubber.clean_bytes(body)
+
+
+def test_the_start_of_a_body_needs_only_its_head_bytes() -> None:
+    scrubber = TokenScrubber(TOKEN)
+    body = TOKEN.encode() * 1000 + b"tail" * 1000
+    head = body[: scrubber.head_bytes()]
+    assert scrubber.body_start(head) == scrubber.body_start(body)
+    assert TokenScrubber("").stream().feed(b"abc") == b"abc"

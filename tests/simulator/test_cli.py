@@ -31,6 +31,8 @@ async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
         "--apps-page-size=3",
         "--campaigns-page-cap=2",
         "--forbid-listing=403",
+        "--tag-values=UserId=1000",
+        "--tag-values=Big=20",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -63,6 +65,7 @@ async def test_serves_prints_its_url_and_exits_cleanly_on_sigterm() -> None:
                     "status_message": "Token restrictions forbid this operation",
                     "response": None,
                 }
+            assert faults["tag_values"] == {"UserId": 1000, "Big": 20}
             body = {"request": {"auth": "cli-token", "application": "NOPE0-00000"}}
             url = f"{found[1]}/json/1.3/getApplicationSubscribersStats"
             async with session.post(url, json=body) as r:

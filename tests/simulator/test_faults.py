@@ -188,6 +188,10 @@ async def test_string_counts(sim: SimHarness) -> None:
         {"campaigns_page_cap": True},
         {"forbid_listing": 500},
         {"forbid_listing": "403"},
+        {"tag_values": ["UserId"]},
+        {"tag_values": {"UserId": -1}},
+        {"tag_values": {"UserId": 1.5}},
+        {"tag_values": {"UserId": True}},
     ],
 )
 async def test_unknown_knobs_and_wrong_types_change_nothing(
@@ -216,6 +220,7 @@ async def test_faults_endpoint_answers_with_every_knob(sim: SimHarness) -> None:
         "legacy_envelope": False,
         "string_counts": False,
         "forbidden_apps": [],
+        "tag_values": {},
         "app_formatter": None,
         "campaign_formatter": None,
         "omit_empty_scopes": False,

@@ -6,6 +6,7 @@ import io
 import pytest
 
 from exporter.platforms import PLATFORM_NAMES
+from exporter.simulator.audience import GeneratedTagFile
 from tests.simulator.simharness import SimHarness
 
 WINDOW = {"datefrom": "2025-11-28 09:45:00", "dateto": "2025-11-28 10:00:00"}
@@ -214,6 +215,30 @@ async def test_tag_stats_point_to_a_csv_the_simulator_serves(
     assert all(n > 0 for n in counts.values())
     again = await sim.result("getTagStats", tag=tag, applications=[sim.app])
     assert again["url"] == data["url"]  # same content, same file
+
+
+async def test_a_tag_of_many_values_is_generated_as_it_is_sent(sim: SimHarness) -> None:
+    status, _ = await sim.control("POST", "faults", json={"tag_values": {"UserId": 20_000}})
+    assert status == 200
+    data = await sim.result("getTagStats", tag="UserId", applications=[sim.app])
+    async with sim.session.get(data["url"]) as r:
+        assert r.status == 200
+        assert r.content_type == "text/csv"
+        assert "Content-Length" not in r.headers  # sent in pieces as they are made
+        text = await r.text()
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0] == ["value", "count"]
+    generated = GeneratedTagFile("UserId", 20_000, sim.state.settings.seed)
+    assert [(value, int(count)) for value, count in rows[1:]] == list(generated.rows())
+    counts = sorted((int(count) for _, count in rows[1:]), reverse=True)
+    assert counts[0] > 100 * counts[len(counts) // 2] >= 100  # a few large, most small
+    assert len({value for value, _ in rows[1:]}) == 20_000
+    # The simulator keeps how to make the file, not the file.
+    assert list(sim.state.files.values()) == [generated]
+    again = await sim.result("getTagStats", tag="UserId")
+    assert again["url"] == data["url"]
+    sim.state.settings.faults.tag_values = {"UserId": 10}
+    assert (await sim.result("getTagStats", tag="UserId"))["url"] != data["url"]
 
 
 async def test_tag_urls_use_the_public_url_when_set(sim: SimHarness) -> None:
