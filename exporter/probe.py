@@ -30,6 +30,7 @@ import structlog
 from exporter.clock import Clock, SystemClock
 from exporter.collection.collectors import Collector, PollContext
 from exporter.collection.discovery import APPLICATIONS, CAMPAIGNS, Discovered, Discovery, Found
+from exporter.collection.scheduler import FUTURE_TOLERANCE
 from exporter.collection.targets import Shard, build_collectors
 from exporter.config import Config
 from exporter.logsetup import REDACTOR
@@ -57,9 +58,6 @@ ADVICE = {
     "internal": "a bug in the exporter: please report it with the log above",
 }
 """What to do about each failure reason, logged once per reason after the lines."""
-
-FUTURE_SLACK = 120.0
-"""A bucket may start this far after our clock (clock skew) before it looks misplaced."""
 
 _PLAIN = re.compile(r"[^\s\"=\\]+")
 """A logfmt value that needs no quotes."""
@@ -109,7 +107,7 @@ class ProbeResult:
         if self.newest is not None:
             newest = datetime.fromtimestamp(self.newest, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         fields += [("series", str(self.series)), ("newest", newest)]
-        if self.ahead > FUTURE_SLACK:
+        if self.ahead > FUTURE_TOLERANCE:
             fields.append(
                 (
                     "note",

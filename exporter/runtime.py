@@ -178,9 +178,16 @@ class Exporter:
         if config.discovery is None:
             self._discovery = None
         elif self._discovery is None or self._discovery.settings != config.discovery:
-            # New settings list afresh at once; until then the last lists stay.
+            # New settings list afresh at once; until then the last lists stay (of the
+            # listings still on).
             last = self._discovery.current if self._discovery else Discovered()
-            self._discovery = Discovery(config.discovery, current=last)
+            self._discovery = Discovery(
+                config.discovery,
+                current=Discovered(
+                    last.applications if config.discovery.applications else (),
+                    last.campaigns if config.discovery.campaigns else (),
+                ),
+            )
         collectors = self._collectors(config)
         _warn_if_over_budget(config, collectors, self._shard)
         same_client = (
@@ -229,31 +236,35 @@ class Exporter:
         listed_apps = [app.code for app in config.applications]
         listed_campaigns = {campaign.code for campaign in config.campaigns}
         interval = config.discovery.interval.total_seconds() if config.discovery else 600.0
+        pending = True
         while True:
             try:
                 changed = await discovery.refresh(
                     client, self.clock.now(), listed_apps, listed_campaigns
                 )
-            except Exception:  # a bug in one round must not end discovery
+                if changed:
+                    collectors = self._collectors(config)
+                    scheduler.update(collectors)
+                    await self.publisher.changed()
+                    _warn_if_over_budget(config, collectors, self._shard)
+                    log.info(
+                        "discovered",
+                        applications=len(discovery.current.applications),
+                        campaigns=len(discovery.current.campaigns),
+                        targets=len(collectors),
+                    )
+                # Saved counters wait until every listing has answered once: a failed
+                # first round must not reset them.
+                if pending and discovery.complete:
+                    pending = False
+                    given_up = self.store.forget_pending()
+                    if given_up:
+                        log.info("state_targets_given_up", targets=given_up)
+            except Exception as exc:  # a bug in one round must not end discovery
                 log.exception("discovery_crashed")
-                changed = False
+                discovery.crashed(f"{type(exc).__name__}: {exc}")
             for kind, listing in discovery.status.items():
                 self.self_metrics.discovered(kind, listing.up, listing.targets)
-            if changed:
-                collectors = self._collectors(config)
-                scheduler.update(collectors)
-                await self.publisher.changed()
-                _warn_if_over_budget(config, collectors, self._shard)
-                log.info(
-                    "discovered",
-                    applications=len(discovery.current.applications),
-                    campaigns=len(discovery.current.campaigns),
-                    targets=len(collectors),
-                )
-            if discovery.rounds == 1:
-                given_up = self.store.forget_pending()
-                if given_up:
-                    log.info("state_targets_given_up", targets=given_up)
             await self.clock.sleep(interval)
 
     async def _stop_discovery(self) -> None:

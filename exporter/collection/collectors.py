@@ -2,14 +2,17 @@
 
 Each collector turns parsed API results into an :class:`~exporter.store.Observation`:
 
-- ``app_stats`` (getAppStats, minutely) -> ``pushwoosh_app_opens_total{app,app_name}``,
+- ``app_stats`` (getAppStats) -> ``pushwoosh_app_opens_total{app,app_name}``,
   ``pushwoosh_messages_sent_total``... one counter per (scope, action);
 - ``subscribers`` (getApplicationSubscribersStats or v2 getSubscribersStatistics) ->
   ``pushwoosh_subscribers{app,app_name,platform}``;
 - ``events`` (getEventStatistics, hourly) -> ``pushwoosh_event_triggers_total{...,event}``;
-- ``campaign`` (getCampaignStats, minutely) -> ``pushwoosh_campaign_*_total{campaign,...}``;
+- ``campaign`` (getCampaignStats) -> ``pushwoosh_campaign_*_total{campaign,...}``;
 - ``message`` (getMsgStats / getMsgPlatformsStats, lifetime) -> ``pushwoosh_message_*_total``;
 - ``tag`` (getTagStats CSV) -> ``pushwoosh_tag_devices{app,tag,value}``.
+
+App and campaign statistics come in buckets as wide as each answer's ``formatter`` says
+(docs/counting.md, "Bucket width").
 """
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -50,11 +53,6 @@ class PollContext:
     timezone: tzinfo = UTC
     """The zone of the API's v1 times: its hours and days bound the buckets."""
 
-    def utc_offset(self) -> int:
-        """Seconds the API's zone is ahead of UTC at ``now``."""
-        offset = datetime.fromtimestamp(self.now, self.timezone).utcoffset()
-        return int(offset.total_seconds()) if offset else 0
-
 
 class Collector(Protocol):
     """Polls one target."""
@@ -79,6 +77,16 @@ def unix(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def bucket_start(moment: datetime, within: Window) -> int:
+    """A row's time as Unix seconds. A wall time that a DST change repeats is read as its
+    first occurrence, unless only the second lies inside the window read."""
+    first = unix(moment)
+    if first >= within.start:
+        return first
+    second = unix(moment.replace(fold=1))
+    return second if within.start <= second <= within.end else first
+
+
 def bucket_plan(ctx: PollContext, width: int) -> ReadPlan:
     """The windows of a poll whose buckets are ``width`` seconds wide."""
     return plan_reads(
@@ -88,7 +96,7 @@ def bucket_plan(ctx: PollContext, width: int) -> ReadPlan:
         watermark=ctx.watermark,
         max_catchup=ctx.max_catchup,
         max_span=max_span(width),
-        offset=ctx.utc_offset(),
+        zone=ctx.timezone,
     )
 
 
@@ -214,13 +222,14 @@ class AppStatsCollector:
             ]
 
         plan, width, tables = await read_buckets(ctx, self.key, kinds.APP_STATS, fetch)
+        read = Window(plan.read_from, plan.end)
         counters = self.counters()
         found: list[tuple[Series, int, int]] = []
         for scope, table in tables:
             for row in table.rows:
                 series = counters.get((scope, row.action))  # None: an action not exported
                 if series is not None:
-                    found.append((series, unix(row.start), row.count))
+                    found.append((series, bucket_start(row.start, read), row.count))
         return bucket_observation(self.key, plan, found, tuple(counters.values()), width)
 
 
@@ -256,12 +265,13 @@ class CampaignCollector:
             return [("response", stats.table)]
 
         plan, width, tables = await read_buckets(ctx, self.key, kinds.CAMPAIGN, fetch)
+        read = Window(plan.read_from, plan.end)
         found: list[tuple[Series, int, int]] = []
         for _, table in tables:
             for row in table.rows:
                 series = self.series(row)
                 if series is not None:
-                    found.append((series, unix(row.start), row.count))
+                    found.append((series, bucket_start(row.start, read), row.count))
         return bucket_observation(self.key, plan, found, bucket_width=width)
 
 
@@ -290,27 +300,27 @@ class EventCollector:
             lookback=ctx.lookback,
             watermark=ctx.watermark,
             max_catchup=ctx.max_catchup,
-            offset=ctx.utc_offset(),
+            zone=ctx.timezone,
         )
         series = families.EVENT_TRIGGERS.series(
             app=self.app, app_name=self.app_name, event=self.event
         )
         found: list[tuple[Series, int, int]] = []
-        ahead: list[int] = []
+        active: list[int] = []
         for window in plan.windows:
             buckets = await ctx.client.get_event_statistics(
                 self.app, self.event, utc(window.start), utc(window.end), self.attributes
             )
             for bucket in buckets:
-                start = unix(bucket.start)
+                start = bucket_start(bucket.start, window)
                 if window.start <= start <= window.end:
                     found.append((series, start, bucket.count))
-                elif start > plan.end and bucket.count:
-                    ahead.append(start)  # triggers after now: the zone is wrong
+                if bucket.count:
+                    active.append(start)
+        # The newest hour with triggers, wherever it lies: an answer in another zone than
+        # pushwoosh.timezone shows as a bucket from the future or as growing data lag.
         observation = bucket_observation(self.key, plan, found, (series,), HOUR)
-        if ahead:
-            return replace(observation, newest_bucket=max(ahead))
-        return observation
+        return replace(observation, newest_bucket=newest(active))
 
 
 @dataclass(frozen=True, slots=True)

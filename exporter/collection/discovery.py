@@ -4,7 +4,8 @@ Each round reads getApplications page by page and getCampaigns of every collecte
 application by cursor, keeps what the ``include``/``exclude`` regexes let through (a listed
 target wins over a discovered one with its code) and at most ``campaigns.max`` campaigns.
 A listing that fails keeps the last list it had (at start: none, so the listed targets run
-alone) and is logged once per failing streak. See the README, "Discovery".
+alone; for campaigns, per application) and is logged once per failing streak. See the
+README, "Discovery".
 """
 
 import asyncio
@@ -15,7 +16,7 @@ import structlog
 
 from exporter.config import DiscoverySettings
 from exporter.pushwoosh.client import PushwooshClient
-from exporter.pushwoosh.errors import PushwooshError
+from exporter.pushwoosh.errors import ArgumentError, PushwooshError
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +29,9 @@ MAX_PAGES = 10_000
 """No account has more pages than this: a server that never ends a listing is cut here."""
 CAMPAIGN_PAGE = 100
 """Campaigns asked for per getCampaigns call."""
+CAMPAIGN_LISTINGS_AT_ONCE = 2
+"""Apps whose campaigns are listed at the same time: discovery trickles beside the polls
+instead of queueing a call per app in front of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,7 @@ class Discovery:
     status: dict[str, ListingStatus] = field(default_factory=dict)
     rounds: int = 0
     _failing: dict[str, str] = field(default_factory=dict)
+    _campaigns_by_app: dict[str, tuple[Found, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for kind in self.kinds:
@@ -130,13 +135,23 @@ class Discovery:
         self.rounds += 1
         return changed
 
+    @property
+    def complete(self) -> bool:
+        """True once every listing this config turns on has succeeded at least once."""
+        return all(status.last_success is not None for status in self.status.values())
+
+    def crashed(self, error: str) -> None:
+        """A round ended in an unexpected error: every listing counts as failed."""
+        for kind in self.kinds:
+            self._mark_failed(kind, "internal", error)
+
     async def refresh_applications(
         self, client: PushwooshClient, now: float, listed_apps: Sequence[str]
     ) -> tuple[Found, ...]:
         """The applications to collect besides the listed ones (the last list on failure)."""
         chosen = self.settings.applications
         if chosen is None:
-            return self.current.applications
+            return ()
         try:
             every = await list_applications(client)
         except PushwooshError as exc:
@@ -156,55 +171,70 @@ class Discovery:
         apps: Sequence[str],
         listed_campaigns: Collection[str],
     ) -> tuple[Found, ...]:
-        """The campaigns of ``apps`` to collect besides the listed ones (the last list on
-        failure of any app's listing)."""
-        if self.settings.campaigns is None:
-            return self.current.campaigns
-        try:
-            campaigns = await self._campaigns(client, apps, listed_campaigns)
-        except PushwooshError as exc:
-            self._failed(CAMPAIGNS, exc)
-            return self.current.campaigns
-        self._succeeded(CAMPAIGNS, len(campaigns), now)
-        return campaigns
+        """The campaigns of ``apps`` to collect besides the listed ones, in the apps' order.
 
-    async def _campaigns(
-        self, client: PushwooshClient, apps: Sequence[str], listed: Collection[str]
-    ) -> tuple[Found, ...]:
+        An app whose listing fails keeps its last list (the listing then counts as failed);
+        an app the API no longer knows ("Application not found") has no campaigns."""
         settings = self.settings.campaigns
-        assert settings is not None
-        # The client's limiter paces the calls; the lists are merged in the apps' order.
-        lists = await asyncio.gather(
-            *(list_campaigns(client, app) for app in apps), return_exceptions=True
-        )
-        for outcome in lists:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        if settings is None:
+            return ()
+        gate = asyncio.Semaphore(CAMPAIGN_LISTINGS_AT_ONCE)
+
+        async def one(app: str) -> tuple[Found, ...] | PushwooshError:
+            async with gate:
+                try:
+                    return await list_campaigns(client, app)
+                except ArgumentError as exc:
+                    # An app deleted since it was listed; other refusals are failures.
+                    return () if "not found" in exc.message.lower() else exc
+                except PushwooshError as exc:
+                    return exc
+
+        outcomes = await asyncio.gather(*(one(app) for app in apps))
+        failure: PushwooshError | None = None
+        by_app: dict[str, tuple[Found, ...]] = {}
+        for app, outcome in zip(apps, outcomes, strict=True):
+            if isinstance(outcome, PushwooshError):
+                failure = failure or outcome
+                by_app[app] = self._campaigns_by_app.get(app, ())
+            else:
+                by_app[app] = outcome
+        self._campaigns_by_app = by_app
         kept: dict[str, Found] = {}
-        for campaigns in lists:
-            assert not isinstance(campaigns, BaseException)
+        for campaigns in by_app.values():
             for campaign in campaigns:
-                if campaign.code in listed or campaign.code in kept:
+                if campaign.code in listed_campaigns or campaign.code in kept:
                     continue
                 if settings.keeps(campaign.code, campaign.name):
                     kept[campaign.code] = campaign
-        return tuple(kept.values())[: settings.max]
+        found = tuple(kept.values())[: settings.max]
+        if failure is None:
+            self._succeeded(CAMPAIGNS, len(found), now)
+        else:
+            self._failed(CAMPAIGNS, failure, targets=len(found))
+        return found
 
     def _succeeded(self, kind: str, targets: int, now: float) -> None:
         self.status[kind] = ListingStatus(True, targets, now, None)
         if self._failing.pop(kind, None) is not None:
             log.info("discovery_recovered", kind=kind, targets=targets)
 
-    def _failed(self, kind: str, exc: PushwooshError) -> None:
-        error = f"{exc.reason}: {exc}"
+    def _failed(self, kind: str, exc: PushwooshError, targets: int | None = None) -> None:
+        self._mark_failed(kind, exc.reason, str(exc), targets)
+
+    def _mark_failed(
+        self, kind: str, reason: str, message: str, targets: int | None = None
+    ) -> None:
+        error = f"{reason}: {message}"
         old = self.status[kind]
-        self.status[kind] = ListingStatus(False, old.targets, old.last_success, error, exc.reason)
+        kept = old.targets if targets is None else targets
+        self.status[kind] = ListingStatus(False, kept, old.last_success, error, reason)
         if kind not in self._failing:
             log.warning(
                 "discovery_failed",
                 kind=kind,
-                reason=exc.reason,
-                error=str(exc),
+                reason=reason,
+                error=message,
                 advice="the last list is kept; a plan without the listing methods answers"
                 " 403 or 210: list the targets in the config instead",
             )

@@ -64,11 +64,16 @@ def build_collectors(
         found.extend(app_collectors(app.code, app.display_name, app))
     settings = config.discovery
     if discovered is not None and settings is not None and settings.applications is not None:
+        listed = {app.code for app in config.applications}
         for item in discovered.applications:
-            found.extend(app_collectors(item.code, item.name, settings.applications.collect))
+            if item.code not in listed:  # a listed app wins, even over the last list
+                found.extend(app_collectors(item.code, item.name, settings.applications.collect))
     found.extend(CampaignCollector(c.code, c.display_name) for c in config.campaigns)
-    if discovered is not None:
-        found.extend(CampaignCollector(c.code, c.name) for c in discovered.campaigns)
+    if discovered is not None and settings is not None and settings.campaigns is not None:
+        listed = {campaign.code for campaign in config.campaigns}
+        found.extend(
+            CampaignCollector(c.code, c.name) for c in discovered.campaigns if c.code not in listed
+        )
     found.extend(
         MessageCollector(m.code, tuple(m.platforms) if m.platforms is not None else None)
         for m in config.messages

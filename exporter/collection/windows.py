@@ -7,6 +7,7 @@ answers in minutely buckets (the API switches to hourly over 3 hours).
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 
 MINUTE = 60
 HOUR = 3600
@@ -51,10 +52,19 @@ class ReadPlan:
         return self.windows[-1].end
 
 
-def floor_to(seconds: float, size: int, offset: int = 0) -> int:
-    """``seconds`` rounded down to the start of a ``size`` bucket of a clock that runs
-    ``offset`` seconds ahead of UTC (the API's hours and days are those of its zone)."""
-    return (int(seconds) + offset) // size * size - offset
+def floor_to(seconds: float, size: int, zone: tzinfo = UTC) -> int:
+    """``seconds`` rounded down to the start of its ``size`` bucket on the wall clock of
+    ``zone`` (the API's minutes, hours and days are those of its zone, whose offset may
+    change within a day)."""
+    if zone is UTC or size not in (MINUTE, HOUR, DAY):
+        return int(seconds) // size * size
+    local = datetime.fromtimestamp(int(seconds), zone)
+    local = local.replace(second=0)
+    if size >= HOUR:
+        local = local.replace(minute=0)
+    if size >= DAY:
+        local = local.replace(hour=0)
+    return int(local.timestamp())
 
 
 def plan_reads(
@@ -65,23 +75,23 @@ def plan_reads(
     watermark: int | None = None,
     max_catchup: float = 0.0,
     max_span: int | None = None,
-    offset: int = 0,
+    zone: tzinfo = UTC,
 ) -> ReadPlan:
     """Plan the windows of a poll at ``now``.
 
     ``bucket`` is the bucket size (60, 3600 or 86400), ``watermark`` the end of the last
     successful read (None before the first), ``max_span`` the longest window the API answers
-    at this bucket size (None: no limit), ``offset`` the API zone's UTC offset in seconds
-    (buckets start at its whole hours and days).
+    at this bucket size (None: no limit), ``zone`` the API's time zone (buckets start at its
+    whole minutes, hours and days).
     """
     end = int(now)
-    start = floor_to(end - lookback, bucket, offset)
+    start = floor_to(end - lookback, bucket, zone)
     if max_span is not None and end - start >= max_span:
         start += bucket  # lookback of exactly max_span: keep the steady window in one read
     read_from = start
     if watermark is not None:
-        oldest = floor_to(end - max(max_catchup, lookback), bucket, offset)
-        read_from = min(start, max(floor_to(watermark - lookback, bucket, offset), oldest))
+        oldest = floor_to(end - max(max_catchup, lookback), bucket, zone)
+        read_from = min(start, max(floor_to(watermark - lookback, bucket, zone), oldest))
     if max_span is None:
         return ReadPlan((Window(read_from, end),), start)
     windows: list[Window] = []

@@ -213,7 +213,8 @@ class CollectionSettings(BaseModel):
     lookback: Annotated[PositiveDuration, at_most(MAX_LOOKBACK)] = timedelta(minutes=15)
     """How much history each poll re-reads, for late data; at most 3h."""
     max_catchup: Duration = timedelta(hours=6)
-    """With a state file: how far back to recover after downtime; at least the lookback."""
+    """How far back a poll reaches after failed polls, downtime with a state file, or a long
+    per-collector interval; at least the lookback and every interval."""
 
     @model_validator(mode="after")
     def _catchup_covers_lookback(self) -> "CollectionSettings":

@@ -12,6 +12,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from exporter.collection.collectors import AppStatsCollector
 from exporter.collection.discovery import Discovered, Found
 from exporter.collection.targets import ApiBudget, Shard, build_collectors
 from exporter.config import Config, load_config, parse_config
@@ -245,3 +246,21 @@ def test_discovered_targets_follow_the_listed_and_split_over_shards() -> None:
     shards = [build_collectors(config, Shard(i, 3), found) for i in range(3)]
     assert sorted(c.key for s in shards for c in s) == sorted(keys)
     assert all(len(s) < len(keys) for s in shards)
+
+
+def test_a_listing_turned_off_or_a_listed_code_drops_the_discovered_target() -> None:
+    found = Discovered(
+        applications=(Found("LISTED-00000", "old-title"), Found("APP01-00000", "a")),
+        campaigns=(Found("CAMP1-00000", "promo"),),
+    )
+    config = parse_config(
+        yaml.safe_dump(
+            {
+                "applications": [{"code": "LISTED-00000", "name": "mine", "subscribers": "off"}],
+                "discovery": {"applications": {"collect": {"subscribers": "off"}}},
+            }
+        )
+    )
+    collectors = build_collectors(config, discovered=found)
+    assert [str(c.key) for c in collectors] == ["app_stats:LISTED-00000", "app_stats:APP01-00000"]
+    assert collectors[0] == AppStatsCollector("LISTED-00000", "mine")

@@ -1,8 +1,12 @@
 """Which windows a poll reads: steady lookback, catch-up after downtime, 3-hour chunks."""
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from exporter.collection.collectors import bucket_start
 from exporter.collection.windows import (
     HOUR,
     MAX_MINUTELY_SPAN,
@@ -17,11 +21,20 @@ NOW = 1_764_324_000 + 7 * MINUTE + 33  # 2025-11-28 10:07:33 UTC
 
 
 def test_hours_of_a_half_hour_zone_start_at_half_past_utc() -> None:
-    kolkata = 5 * HOUR + 30 * MINUTE  # 10:07:33 UTC is 15:37:33 there
-    plan = plan_reads(NOW, bucket=HOUR, lookback=15 * MINUTE, offset=kolkata)
+    kolkata = ZoneInfo("Asia/Kolkata")  # +05:30: 10:07:33 UTC is 15:37:33 there
+    plan = plan_reads(NOW, bucket=HOUR, lookback=15 * MINUTE, zone=kolkata)
     assert plan.window_start == NOW - 37 * MINUTE - 33  # 15:00 local, 09:30 UTC
-    day = plan_reads(NOW, bucket=24 * HOUR, lookback=15 * MINUTE, offset=kolkata)
+    day = plan_reads(NOW, bucket=24 * HOUR, lookback=15 * MINUTE, zone=kolkata)
     assert day.window_start == NOW - 15 * HOUR - 37 * MINUTE - 33  # local midnight
+
+
+def test_a_day_of_a_dst_change_starts_at_its_local_midnight() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    noon = datetime(2024, 10, 27, 12, tzinfo=UTC).timestamp()  # 13:00 CET, after the change
+    day = plan_reads(noon, bucket=24 * HOUR, lookback=15 * MINUTE, zone=berlin)
+    assert day.window_start == datetime(2024, 10, 26, 22, tzinfo=UTC).timestamp()  # 00:00 CEST
+    hour = plan_reads(noon, bucket=HOUR, lookback=15 * MINUTE, zone=berlin)
+    assert hour.window_start == datetime(2024, 10, 27, 11, tzinfo=UTC).timestamp()
 
 
 def test_coarser_buckets_may_span_longer_windows() -> None:
@@ -109,3 +122,16 @@ def test_windows_cover_the_range_without_gaps_or_overlap(
         assert later.start == earlier.end + 1
     if bucket == MINUTE:
         assert all(w.end - w.start < MAX_MINUTELY_SPAN for w in plan.windows)
+
+
+def test_a_repeated_wall_time_is_read_in_the_window() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    # 2024-10-27 02:30 happens twice in Berlin: 00:30 UTC (CEST), then 01:30 UTC (CET).
+    label = datetime(2024, 10, 27, 2, 30, tzinfo=berlin)
+    first = int(datetime(2024, 10, 27, 0, 30, tzinfo=UTC).timestamp())
+    second = int(datetime(2024, 10, 27, 1, 30, tzinfo=UTC).timestamp())
+    assert bucket_start(label, Window(first - 900, first + 900)) == first
+    assert bucket_start(label, Window(second - 900, second + 900)) == second
+    assert bucket_start(label, Window(first - 900, second + 900)) == first
+    plain = datetime(2024, 10, 27, 12, 0, tzinfo=berlin)
+    assert bucket_start(plain, Window(0, 1)) == int(plain.timestamp())

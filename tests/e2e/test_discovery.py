@@ -5,8 +5,10 @@ listed-wins rule, apps added and removed while the exporter runs, exact counts o
 discovered app, and a plan that forbids listing.
 """
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -200,3 +202,91 @@ async def _sample_is(
     session: aiohttp.ClientSession, exporter: Exporter, key: Any, value: float
 ) -> bool:
     return (await scrape(session, exporter)).get(key) == value
+
+
+async def test_one_app_refusing_its_campaign_listing_keeps_the_others(
+    session: aiohttp.ClientSession, sim: RunningSimulator
+) -> None:
+    world = await get_json(session, f"{sim.url}/_sim/world")
+    refused, listed = world["apps"][0], world["apps"][1]
+    async with session.post(
+        f"{sim.url}/_sim/faults", json={"forbidden_apps": [refused["code"]]}
+    ) as r:
+        assert r.status == 200
+    config = Config.model_validate(
+        {
+            "pushwoosh": {"api_url": sim.url, "results_timeout": "20s"},
+            "collection": {"interval": "1s"},
+            "applications": [
+                {"code": refused["code"], "subscribers": "off"},
+                {"code": listed["code"], "subscribers": "off"},
+            ],
+            "discovery": {"interval": "1s", "campaigns": {}},
+        }
+    )
+    theirs = {c["code"] for c in world["campaign_details"] if c["app"] == listed["code"]}
+    assert theirs
+    exporter = await start_exporter(config)
+    try:
+
+        async def found() -> bool:
+            samples = await scrape(session, exporter)
+            polled = {
+                dict(lbls)["target"]
+                for (name, lbls), _ in samples.items()
+                if name == "pushwoosh_up" and dict(lbls)["collector"] == "campaign"
+            }
+            down = samples.get(("pushwoosh_discovery_up", labels(kind="campaigns")))
+            return polled == theirs and down == 0.0
+
+        await wait_for(found, within=30, what="the other app's campaigns, listing down")
+    finally:
+        await exporter.stop()
+
+
+async def test_saved_counters_of_discovered_targets_survive_a_failed_first_listing(
+    session: aiohttp.ClientSession, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    world = await get_json(session, f"{sim.url}/_sim/world")
+    listed = world["apps"][0]
+    discovered = world["apps"][1]
+    config = discovery_config(sim.url, listed)
+    state = tmp_path / "state.json"
+    sent = (
+        "pushwoosh_messages_sent_total",
+        labels(app=discovered["code"], app_name=discovered["name"]),
+    )
+
+    async def inject(count: int) -> None:
+        body = {"kind": "app", "app": discovered["code"], "scope": "messages", "action": "send"}
+        async with session.post(f"{sim.url}/_sim/inject", json={**body, "count": count}) as r:
+            assert r.status == 200, await r.text()
+
+    exporter = await start_exporter(config, state_file=state)
+    try:
+        await wait_for(
+            lambda: _sample_is(session, exporter, sent, 0.0), within=30, what="the baseline"
+        )
+        await inject(4)
+        await wait_for(lambda: _sample_is(session, exporter, sent, 4.0), within=30, what="4")
+    finally:
+        await exporter.stop()
+
+    async with session.post(f"{sim.url}/_sim/faults", json={"forbid_listing": 403}) as r:
+        assert r.status == 200
+    await inject(3)  # while the exporter is down
+    restarted = await start_exporter(config, state_file=state)
+    try:
+
+        async def listing_failed() -> bool:
+            samples = await scrape(session, restarted)
+            return samples.get(("pushwoosh_discovery_up", labels(kind="applications"))) == 0.0
+
+        await wait_for(listing_failed, within=30, what="the first listing failed")
+        await asyncio.sleep(2.5)  # two more failed rounds
+        async with session.post(f"{sim.url}/_sim/faults", json={"forbid_listing": None}) as r:
+            assert r.status == 200
+        # The saved counter continues, and the downtime's events are counted once.
+        await wait_for(lambda: _sample_is(session, restarted, sent, 7.0), within=30, what="4 + 3")
+    finally:
+        await restarted.stop()
