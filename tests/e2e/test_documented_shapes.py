@@ -13,7 +13,16 @@ from typing import Any
 
 import aiohttp
 import pytest
-from harness import TOKEN, get_json, labels, scrape, start_exporter, wait_for
+from harness import (
+    TOKEN,
+    e2e_document,
+    get_json,
+    labels,
+    samples_of,
+    scrape,
+    start_exporter,
+    wait_for,
+)
 
 from exporter.config import Config
 from exporter.simulator.server import start_simulator
@@ -47,39 +56,16 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def shaped_config(api_url: str, world: dict[str, Any], timezone: str) -> Config:
-    app = world["apps"][0]
-    filtered, plain = app["events"][:2]
-    return Config.model_validate(
-        {
-            "pushwoosh": {
-                "api_url": api_url,
-                "results_timeout": "20s",
-                "request_timeout": "5s",
-                "timezone": timezone,
-            },
-            "collection": {"interval": "1s", "lookback": "15m"},
-            "applications": [
-                {
-                    "code": app["code"],
-                    "name": app["name"],
-                    "events": [
-                        {
-                            "name": filtered,
-                            "attributes": [{"name": "plan", "values": ["pro", "business"]}],
-                        },
-                        {"name": plain},
-                    ],
-                    "tags": [{"name": app["tags"][0], "max_values": 5}],
-                }
-            ],
-            "campaigns": [{"code": world["campaigns"][0], "name": "campaign-one"}],
-            "messages": [
-                {"code": world["messages"][0]},
-                {"code": world["messages"][1], "platforms": [1, 3]},
-            ],
-            "tags": [{"name": world["tags"][0], "max_values": 10}],
-        }
-    )
+    """The usual e2e targets, in ``timezone``, the first event filtered by a plan attribute
+    and a second event without a filter."""
+    document = e2e_document(api_url, world)
+    document["pushwoosh"]["timezone"] = timezone
+    filtered, plain = world["apps"][0]["events"][:2]
+    document["applications"][0]["events"] = [
+        {"name": filtered, "attributes": [{"name": "plan", "values": ["pro", "business"]}]},
+        {"name": plain},
+    ]
+    return Config.model_validate(document)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=list(SHAPES))
@@ -159,19 +145,15 @@ async def test_every_documented_shape_at_once_counts_exactly(
             ): 1.0,
         }
 
-        async def counts() -> dict[Any, float | None]:
-            samples = await scrape(session, exporter)
-            return {key: samples.get(key) for key in expected}
-
         async def matches() -> bool:
-            return await counts() == expected
+            return await samples_of(session, exporter, expected) == expected
 
         await wait_for(matches, within=40, what=f"counters {expected}")
         seen = len(await get_json(session, f"{sim.url}/_sim/requests"))
         await wait_for(
             lambda: _at_least(session, f"{sim.url}/_sim/requests", seen + 40), what="more polls"
         )
-        assert await counts() == expected, "a later poll counted something twice"
+        assert await samples_of(session, exporter, expected) == expected, "counted twice"
         assert set((await ups()).values()) == {1.0}
 
         # A late event into a bucket already counted adds exactly one.

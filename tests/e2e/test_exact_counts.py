@@ -24,6 +24,7 @@ from harness import (
     get_json,
     labels,
     past_window,
+    samples_of,
     scrape,
     start_exporter,
     wait_for,
@@ -111,19 +112,15 @@ async def test_injected_events_are_counted_exactly_once_including_late_ones(
             ): 2.0,
         }
 
-        async def counts() -> dict[Any, float | None]:
-            samples = await scrape(session, exporter)
-            return {key: samples.get(key) for key in expected}
-
         async def matches() -> bool:
-            return await counts() == expected
+            return await samples_of(session, exporter, expected) == expected
 
         await wait_for(matches, what=f"counters {expected}")
         polls_before = len(await get_json(session, f"{sim.url}/_sim/requests"))
         await wait_for(
             lambda: _more_requests(session, sim.url, polls_before + 30), what="more polls"
         )
-        assert await counts() == expected, "a later poll counted something twice"
+        assert await samples_of(session, exporter, expected) == expected, "counted twice"
 
         # A late event into a bucket already seen adds exactly one.
         await inject(

@@ -2,7 +2,7 @@
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,27 +23,38 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 def e2e_config(api_url: str, world: dict[str, Any], **collection: str) -> Config:
     """Every kind of target from the simulator's world, polled every second."""
+    return Config.model_validate(e2e_document(api_url, world, **collection))
+
+
+def e2e_document(api_url: str, world: dict[str, Any], **collection: str) -> dict[str, Any]:
+    """The config document of :func:`e2e_config`, for a test to change before validating."""
     app = world["apps"][0]
-    return Config.model_validate(
-        {
-            "pushwoosh": {"api_url": api_url, "results_timeout": "20s", "request_timeout": "5s"},
-            "collection": {"interval": "1s", "lookback": "15m", **collection},
-            "applications": [
-                {
-                    "code": app["code"],
-                    "name": app["name"],
-                    "events": [{"name": app["events"][0]}],
-                    "tags": [{"name": app["tags"][0], "max_values": 5}],
-                }
-            ],
-            "campaigns": [{"code": world["campaigns"][0], "name": "campaign-one"}],
-            "messages": [
-                {"code": world["messages"][0]},
-                {"code": world["messages"][1], "platforms": [1, 3]},
-            ],
-            "tags": [{"name": world["tags"][0], "max_values": 10}],
-        }
-    )
+    return {
+        "pushwoosh": {"api_url": api_url, "results_timeout": "20s", "request_timeout": "5s"},
+        "collection": {"interval": "1s", "lookback": "15m", **collection},
+        "applications": [
+            {
+                "code": app["code"],
+                "name": app["name"],
+                "events": [{"name": app["events"][0]}],
+                "tags": [{"name": app["tags"][0], "max_values": 5}],
+            }
+        ],
+        "campaigns": [{"code": world["campaigns"][0], "name": "campaign-one"}],
+        "messages": [
+            {"code": world["messages"][0]},
+            {"code": world["messages"][1], "platforms": [1, 3]},
+        ],
+        "tags": [{"name": world["tags"][0], "max_values": 10}],
+    }
+
+
+async def samples_of(
+    session: aiohttp.ClientSession, exporter: Exporter, keys: Iterable[Any]
+) -> dict[Any, float | None]:
+    """The current value of each (name, labels) key, None where there is no such sample."""
+    samples = await scrape(session, exporter)
+    return {key: samples.get(key) for key in keys}
 
 
 async def start_exporter(config: Config, token: str = TOKEN, **kwargs: Any) -> Exporter:
