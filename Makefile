@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 9877
 
-.PHONY: demo test lint typecheck unit prometheus-deps grafana-deps bench schema clean
+.PHONY: demo test lint typecheck unit prometheus-deps grafana-deps bench soak schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ schema: $(VENV)/.installed
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
+
+# 20 minutes against a faulty simulator: restarts, reloads, exact counts, memory, crashes
+# (README "Reliability"). Not part of `make test`. Niced: the machines we run on are shared.
+soak: $(VENV)/.installed
+	nice -n 5 $(BIN)/python -m bench.soak --minutes 20
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info
