@@ -48,8 +48,9 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy exporter
 
+# Four workers: most tests wait on real processes and sockets, so two cores serve four.
 unit: $(VENV)/.installed-test prometheus-deps grafana-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 4
 
 test: lint typecheck unit
 
