@@ -209,7 +209,7 @@ def _whole_file_exporter(argv: list[str]) -> int:
     from exporter.pushwoosh.client import PushwooshClient
     from exporter.pushwoosh.errors import MalformedResponse
     from exporter.pushwoosh.models import TagValueCount
-    from exporter.store import Observation, Series
+    from exporter.store import Observation
 
     def parse_tag_csv(body: bytes) -> tuple[TagValueCount, ...]:
         method = "tagFile"
@@ -255,7 +255,7 @@ def _whole_file_exporter(argv: list[str]) -> int:
         if rest:
             values["other"] = values.get("other", 0.0) + sum(item.count for item in rest)
         gauges = tuple(
-            (Series.of(families.TAG_DEVICES.name, app=self.app, tag=self.tag, value=v), n)
+            (families.TAG_DEVICES.series(app=self.app, tag=self.tag, value=v), n)
             for v, n in sorted(values.items())
         )
         now = int(ctx.now)
