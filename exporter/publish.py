@@ -33,15 +33,20 @@ class Publisher:
         self._again = False
 
     def load(self) -> Snapshot:
-        """The snapshot readers see: immutable, swapped whole by each publish."""
+        """The snapshot readers see: immutable, swapped whole by each publish. Without a
+        state file every change is published at once: the store's own snapshot, built on
+        the first read after a change (building it after every poll would cost a pass over
+        all targets per poll)."""
+        if self._state_file is None:
+            return self._store.snapshot()
         return self._published
 
     async def changed(self) -> None:
         """Publish what the store holds now (the scheduler's after-poll hook, and after the
         targets change); returns at once, a state write runs in the background."""
         if self._state_file is None:
-            self._published = self._store.snapshot()
-        elif self._task is None or self._task.done():
+            return  # load() reads the store itself
+        if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._publish_while_needed())
         else:
             self._again = True
