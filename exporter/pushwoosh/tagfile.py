@@ -173,6 +173,10 @@ class TagFileReader:
             rest = "".join(self._unread) + self._decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             raise MalformedResponse("tag file is not UTF-8", method=METHOD) from None
+        if self._decoder.getstate()[0]:
+            # A file of one or two bytes that begin a byte order mark: the "utf-8-sig"
+            # decoder waits for more even when told the file ended.
+            raise MalformedResponse("tag file is not UTF-8", method=METHOD)
         self._unread, self._unread_length = [], 0
         self._read(rest, final=True)
         return self._top.summary()

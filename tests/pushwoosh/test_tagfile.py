@@ -119,6 +119,7 @@ def test_reading_as_it_arrives_equals_sorting_the_whole_file(
     cuts=st.lists(st.integers(0, 80), max_size=6),
     max_values=st.integers(1, 4),
 )
+@example(body=b"\xef", cuts=[], max_values=1)
 def test_any_bytes_are_refused_or_read_exactly_as_the_whole_file_would_be(
     body: bytes, cuts: list[int], max_values: int
 ) -> None:
@@ -171,6 +172,8 @@ def test_quoted_values_header_byte_order_mark_and_blank_lines() -> None:
         (b"value;count\nen\rx;1\n", "tagFile: tag file line 2 is not CSV"),
         (b"value;count\nen;1\n\xff\xfe\n", "tagFile: tag file is not UTF-8"),
         (b"value;count\nen;1\n\xc3", "tagFile: tag file is not UTF-8"),
+        (b"\xef", "tagFile: tag file is not UTF-8"),
+        (b"\xef\xbb", "tagFile: tag file is not UTF-8"),
     ],
 )
 def test_a_malformed_file_names_its_line(body: bytes, message: str) -> None:
