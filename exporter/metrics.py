@@ -21,7 +21,9 @@ Example exposition::
 
 import asyncio
 import gzip
+import itertools
 import re
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, NamedTuple, Self, TypeVar
 
@@ -352,7 +354,10 @@ class Exposition:
     def __init__(self, snapshot: Callable[[], Snapshot], self_metrics: SelfMetrics) -> None:
         self._snapshot = snapshot
         self._self_metrics = self_metrics
-        self._targets: dict[TargetKey, _TargetLines] = {}
+        self._lines: dict[str, dict[TargetKey, _TargetLines]] = {}
+        """Per content type, each target's rendered lines."""
+        self._layouts: dict[tuple[int, ...], tuple[int, ...]] = {}
+        """Which families a target has lines in: one tuple per combination, shared."""
         self._headers: dict[str, dict[str, bytes]] = {}
         self._own: dict[tuple[str, bool], tuple[int, bytes]] = {}
         self._bodies: dict[tuple[str, bool], _Body] = {}
@@ -397,7 +402,7 @@ class Exposition:
         versions = (snap.version, self._self_metrics.version)
         cached = self._bodies.get((content_type, gzipped))
         if cached is not None and cached.versions[0] == snap.version:
-            data = cached.body[: cached.data_length]
+            data: bytes | bytearray = cached.body[: cached.data_length]
         else:
             data = self._render_data(snap, content_type, encoder)
             if gzipped:
@@ -409,15 +414,18 @@ class Exposition:
                 own_body = gzip.compress(own_body, compresslevel=6)
             own = (versions[1], own_body)
             self._own[content_type, gzipped] = own
-        body = data + own[1]
+        body = b"".join((data, own[1]))
         self._bodies[content_type, gzipped] = _Body(versions, body, len(data))
         return body, content_type, gzipped
 
-    def _render_data(self, snap: Snapshot, fmt: str, encoder: _Encoder) -> bytes:
+    def _render_data(self, snap: Snapshot, fmt: str, encoder: _Encoder) -> bytearray:
         """The data part: every family's header, then its lines, target by target.
 
         ``fmt`` is the content type: format, version and name escaping each render
-        differently, so each has its own cached headers and lines.
+        differently, so each has its own cached headers and lines. Built in one buffer,
+        each family's lines freed once copied into it: a rendering holds about twice the
+        data part at most, not a copy per joining step (at 7,000 targets the data part is
+        3.5 MB, and the peaks of renderings stay in the process's memory).
         """
         headers = self._headers.get(fmt)
         if headers is None:
@@ -425,21 +433,41 @@ class Exposition:
             headers = {name: head for name, (head, _) in _split(encoder(_Families(empty)))}
             self._headers[fmt] = headers
         positions = {name: i for i, name in enumerate(headers)}
-        targets = {}
-        rows = []
+        before = self._lines.get(fmt, {})
+        rendered = {}
+        columns = [bytearray() for _ in headers]
         for key, view in snap.targets.items():
-            cached = self._targets.get(key)
-            if cached is None or cached.view is not view:
-                cached = _TargetLines(view)
-            targets[key] = cached
-            rows.append(cached.lines(fmt, key, encoder, positions))
-        self._targets = targets  # forgets removed targets
-        columns = zip(*rows, strict=True) if rows else ([] for _ in headers)
-        revisions = encoder(_Families([_revisions(snap)])).removesuffix(b"# EOF\n")
-        families = b"".join(
-            head + b"".join(column) for head, column in zip(headers.values(), columns, strict=True)
+            lines = before.get(key)
+            if lines is None or lines.view is not view:
+                lines = self._render_target(key, view, encoder, positions)
+            rendered[key] = lines
+            text, start = memoryview(lines.lines), 0
+            for position, end in zip(lines.layout, memoryview(lines.ends).cast("I"), strict=True):
+                columns[position] += text[start:end]
+                start = end
+        self._lines[fmt] = rendered  # forgets removed targets
+        data = bytearray()
+        for position, head in enumerate(headers.values()):
+            data += head
+            data += columns[position]
+            columns[position] = bytearray()
+        data += encoder(_Families([_revisions(snap)])).removesuffix(b"# EOF\n")
+        return data
+
+    def _render_target(
+        self, key: TargetKey, view: TargetView, encoder: _Encoder, positions: Mapping[str, int]
+    ) -> "_TargetLines":
+        """One target's lines, family by family, as ``encoder`` renders them."""
+        families: dict[str, Metric] = {}
+        _add_target(families, key, view)
+        found = sorted(
+            (positions[name], lines)
+            for name, (_, lines) in _split(encoder(_Families(families.values())))
         )
-        return families + revisions
+        layout = tuple(position for position, _ in found)
+        layout = self._layouts.setdefault(layout, layout)
+        ends = array("I", itertools.accumulate(len(lines) for _, lines in found))
+        return _TargetLines(view, layout, b"".join(lines for _, lines in found), ends.tobytes())
 
 
 def _negotiate(accept: str | None, accept_encoding: str | None) -> tuple[_Encoder, str, bool]:
@@ -454,29 +482,16 @@ class _Body(NamedTuple):
     data_length: int
 
 
-class _TargetLines:
-    """One target's sample lines, one bytes per family in header order, per format."""
+class _TargetLines(NamedTuple):
+    """One target's sample lines in one format, rendered from ``view``, in one bytes object:
+    its lines of the family at position ``layout[i]`` in header order end at ``ends[i]``
+    (unsigned ints, packed). Only the families it has lines in (most targets: 5 of 21), and
+    two objects rather than one per family: about 200 bytes less per target."""
 
-    __slots__ = ("_by_format", "view")
-
-    def __init__(self, view: TargetView) -> None:
-        self.view = view
-        self._by_format: dict[str, tuple[bytes, ...]] = {}
-
-    def lines(
-        self, fmt: str, key: TargetKey, encoder: _Encoder, positions: Mapping[str, int]
-    ) -> tuple[bytes, ...]:
-        """This target's lines of each family (``b""`` where it has none), rendered once."""
-        rendered = self._by_format.get(fmt)
-        if rendered is None:
-            families: dict[str, Metric] = {}
-            _add_target(families, key, self.view)
-            chunks = [b""] * len(positions)
-            for name, (_, lines) in _split(encoder(_Families(families.values()))):
-                chunks[positions[name]] = lines
-            rendered = tuple(chunks)
-            self._by_format[fmt] = rendered
-        return rendered
+    view: TargetView
+    layout: tuple[int, ...]
+    lines: bytes
+    ends: bytes
 
 
 def _split(exposition: bytes) -> Iterator[tuple[str, tuple[bytes, bytes]]]:

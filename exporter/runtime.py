@@ -203,10 +203,10 @@ class Exporter:
                 await self._scheduler.stop()
             if self._client is not None:
                 await self._client.close()
-            self._client = self._make_client(config, token)
+            client = self._client = self._make_client(config, token)
             self._scheduler = Scheduler(
                 store=self.store,
-                client=self._client,
+                client=client,
                 clock=self.clock,
                 interval=config.collection.interval.total_seconds(),
                 intervals=_intervals(config),
@@ -214,6 +214,7 @@ class Exporter:
                 max_catchup=config.collection.max_catchup.total_seconds(),
                 after_poll=self.publisher.changed,
                 timezone=config.pushwoosh.zone,
+                room=lambda: client.room,
             )
             self._scheduler.start(collectors)
         self._config, self._token = config, token

@@ -40,9 +40,12 @@ class Series(NamedTuple):
     labels: tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class TargetKey:
-    """One polled thing: the collector kind and the target id (the ``collector,target`` labels)."""
+class TargetKey(NamedTuple):
+    """One polled thing: the collector kind and the target id (the ``collector,target`` labels).
+
+    A tuple, so hashing it (several dict look-ups per poll, in every structure kept per
+    target) runs in C.
+    """
 
     collector: str
     target: str
@@ -123,6 +126,12 @@ class Snapshot:
         return all(view.status.attempts > 0 for view in self.targets.values())
 
 
+_UNPOLLED = TargetStatus()
+"""The status of every target before its first attempt (one object, shared)."""
+_EMPTY_VIEW = TargetView(_UNPOLLED, (), ())
+"""The view of every target with no attempt and no restored counter (one object, shared)."""
+
+
 @dataclass(slots=True)
 class _TargetState:
     baselined: bool = False
@@ -130,10 +139,18 @@ class _TargetState:
     horizon: int | None = None
     bucket_width: int | None = None
     buckets: dict[Series, "_Buckets"] = field(default_factory=dict)
-    counters: dict[Series, float] = field(default_factory=dict)
-    gauges: dict[Series, float] = field(default_factory=dict)
-    status: TargetStatus = field(default_factory=TargetStatus)
-    view: TargetView | None = None
+    counters: tuple[tuple[Series, float], ...] = ()
+    """Sorted, as published (the view shares the tuple): a poll counts into a dict of them
+    and leaves a new tuple, so no dict is kept per target."""
+    gauges: tuple[tuple[Series, float], ...] = ()
+    """Sorted, as published: a poll replaces them all."""
+    status: TargetStatus = _UNPOLLED
+
+    def view(self) -> TargetView:
+        """What is published of this target now."""
+        if self.status is _UNPOLLED and not self.counters and not self.gauges:
+            return _EMPTY_VIEW
+        return TargetView(self.status, self.counters, self.gauges)
 
 
 class Store:
@@ -142,6 +159,11 @@ class Store:
     def __init__(self) -> None:
         self._targets: dict[TargetKey, _TargetState] = {}
         self._pending: dict[TargetKey, _TargetState] = {}
+        self._views: dict[TargetKey, TargetView] = {}
+        """Every target's last built view, in key order; a snapshot copies it."""
+        self._stale: set[TargetKey] = set()
+        """Targets whose view must be built again: only these, so that publishing after each
+        poll costs a copy of this dict, not a rebuild of every target's view."""
         self._revisions = {"up": 0, "down": 0}
         self._version = 0
         self._snapshot: Snapshot | None = None
@@ -154,6 +176,12 @@ class Store:
             key: old.get(key) or pending.pop(key, None) or _TargetState()
             for key in sorted(set(keys))
         }
+        views = self._views
+        self._views = {
+            key: state.view() if key in self._stale or key not in views else views[key]
+            for key, state in self._targets.items()
+        }
+        self._stale.clear()
         self._changed()
 
     def forget_pending(self) -> int:
@@ -190,15 +218,19 @@ class Store:
         lowest = obs.window_start if obs.read_from is None else obs.read_from
         if state.horizon is not None:
             lowest = max(lowest, state.horizon)
-        for bucket in obs.buckets:
-            if bucket.start >= lowest:
-                new = counting and (settled is None or bucket.start >= settled)
-                self._apply_bucket(state, bucket, new, obs.target)
-        for series, total in obs.totals:
-            self._apply_total(state, series, total, obs.target)
-        for series in obs.declared:
-            state.counters.setdefault(series, 0.0)
-        state.gauges = dict(obs.gauges)
+        counters = dict(state.counters)
+        try:
+            for bucket in obs.buckets:
+                if bucket.start >= lowest:
+                    new = counting and (settled is None or bucket.start >= settled)
+                    self._apply_bucket(state, counters, bucket, new, obs.target)
+            for series, total in obs.totals:
+                self._apply_total(counters, series, total, obs.target)
+            for series in obs.declared:
+                counters.setdefault(series, 0.0)
+        finally:  # what was counted stays counted, as the buckets recorded stay recorded
+            state.counters = tuple(sorted(counters.items()))
+        state.gauges = tuple(sorted(dict(obs.gauges).items())) if obs.gauges else ()
         self._forget_before(state, obs.window_start)
         state.horizon = max(state.horizon or obs.window_start, obs.window_start)
         state.watermark = max(state.watermark or obs.window_end, obs.window_end)
@@ -215,7 +247,7 @@ class Store:
             last_error=None,
             newest_bucket=newest,
         )
-        state.view = None
+        self._stale.add(obs.target)
         self._changed()
 
     def record_failure(
@@ -243,7 +275,7 @@ class Store:
             last_error_body=body,
             newest_bucket=old.newest_bucket,
         )
-        state.view = None
+        self._stale.add(key)
         self._changed()
 
     def snapshot(self) -> Snapshot:
@@ -251,24 +283,24 @@ class Store:
 
         Readers of the exporter see it once published (:mod:`exporter.publish`)."""
         if self._snapshot is None:
-            views = {}
-            for key, state in self._targets.items():
-                if state.view is None:
-                    state.view = TargetView(
-                        status=state.status,
-                        counters=tuple(sorted(state.counters.items())),
-                        gauges=tuple(sorted(state.gauges.items())),
-                    )
-                views[key] = state.view
+            views = self._views
+            for key in self._stale:
+                views[key] = self._targets[key].view()
+            self._stale.clear()
             self._snapshot = Snapshot(
-                targets=MappingProxyType(views),
+                targets=MappingProxyType(views.copy()),
                 revisions=MappingProxyType(dict(self._revisions)),
                 version=self._version,
             )
         return self._snapshot
 
     def _apply_bucket(
-        self, state: _TargetState, bucket: BucketCount, counting: bool, key: TargetKey
+        self,
+        state: _TargetState,
+        counters: dict[Series, float],
+        bucket: BucketCount,
+        counting: bool,
+        key: TargetKey,
     ) -> None:
         # No real count is that large; clamped here, once, it fits the int64 storage and a
         # repeat of it compares equal to what was stored.
@@ -276,15 +308,15 @@ class Store:
         seen = state.buckets.get(series)
         if seen is None:
             seen = state.buckets[series] = _Buckets()
-        state.counters.setdefault(series, 0.0)
+        counters.setdefault(series, 0.0)
         previous = seen.record(bucket.start, count)
         if previous is None:
             if counting:
-                state.counters[series] += count
+                counters[series] += count
         elif count > previous:
             self._revisions["up"] += 1
             if counting:
-                state.counters[series] += count - previous
+                counters[series] += count - previous
         elif count < previous:
             # The larger count is kept: were the bucket to grow back, nothing is counted twice.
             self._revisions["down"] += 1
@@ -297,12 +329,14 @@ class Store:
                 after=count,
             )
 
-    def _apply_total(self, state: _TargetState, series: Series, total: int, key: TargetKey) -> None:
-        current = state.counters.get(series)
+    def _apply_total(
+        self, counters: dict[Series, float], series: Series, total: int, key: TargetKey
+    ) -> None:
+        current = counters.get(series)
         if current is None or total > current:
             if current is not None:
                 self._revisions["up"] += 1
-            state.counters[series] = float(total)
+            counters[series] = float(total)
         elif total < current:
             self._revisions["down"] += 1
             log.info(
@@ -315,9 +349,12 @@ class Store:
 
     @staticmethod
     def _forget_before(state: _TargetState, start: int) -> None:
+        emptied = False
         for seen in state.buckets.values():
             seen.forget_before(start)
-        state.buckets = {series: seen for series, seen in state.buckets.items() if seen}
+            emptied = emptied or not seen
+        if emptied:
+            state.buckets = {series: seen for series, seen in state.buckets.items() if seen}
 
     def _changed(self) -> None:
         self._version += 1
@@ -336,7 +373,7 @@ class Store:
                     "watermark": state.watermark,
                     "horizon": state.horizon,
                     "bucket_width": state.bucket_width,
-                    "counters": [_series_json(s) | {"value": v} for s, v in state.counters.items()],
+                    "counters": [_series_json(s) | {"value": v} for s, v in state.counters],
                     "buckets": [
                         _series_json(s) | {"counts": [list(pair) for pair in seen.items()]}
                         for s, seen in state.buckets.items()
@@ -356,7 +393,7 @@ class Store:
         """
         if not isinstance(data, Mapping) or data.get("version") != STATE_VERSION:
             raise ValueError(f"state version is not {STATE_VERSION}")
-        parsed: list[tuple[_TargetState, _TargetState]] = []
+        parsed: list[tuple[TargetKey, _TargetState, _TargetState]] = []
         pending: dict[TargetKey, _TargetState] = {}
         try:
             for item in data["targets"]:
@@ -369,7 +406,9 @@ class Store:
                     watermark=int(item["watermark"]),
                     horizon=int(item["horizon"]),
                     bucket_width=_optional_int(item.get("bucket_width")),
-                    counters={_series_of(c): float(c["value"]) for c in item["counters"]},
+                    counters=tuple(
+                        sorted({_series_of(c): float(c["value"]) for c in item["counters"]}.items())
+                    ),
                     buckets={
                         _series_of(b): _Buckets.of((int(start), int(n)) for start, n in b["counts"])
                         for b in item["buckets"]
@@ -378,15 +417,15 @@ class Store:
                 if state is None:
                     pending[key] = loaded
                 else:
-                    parsed.append((state, loaded))
+                    parsed.append((key, state, loaded))
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"state document is malformed: {exc!r}") from None
-        for state, loaded in parsed:
+        for key, state, loaded in parsed:
             state.baselined = True
             state.watermark, state.horizon = loaded.watermark, loaded.horizon
             state.bucket_width = loaded.bucket_width
             state.counters, state.buckets = loaded.counters, loaded.buckets
-            state.view = None
+            self._stale.add(key)
         self._pending = pending
         restored = len(parsed)
         self._changed()

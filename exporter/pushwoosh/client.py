@@ -92,12 +92,13 @@ class PushwooshClient:
         self._observer = observer
         self._poll_policy = poll_policy or PollPolicy()
         self._durations = JobDurations(self._poll_policy)
+        self._limiter = RequestLimiter(
+            max_concurrent=max_concurrent, max_per_minute=max_per_minute, clock=self._clock
+        )
         self._transport = Transport(
             secret=token,
             request_timeout=request_timeout,
-            limiter=RequestLimiter(
-                max_concurrent=max_concurrent, max_per_minute=max_per_minute, clock=self._clock
-            ),
+            limiter=self._limiter,
             clock=self._clock,
             retry=retry_policy or RetryPolicy(),
             max_attempts=max_attempts,
@@ -108,6 +109,12 @@ class PushwooshClient:
 
     def __repr__(self) -> str:
         return f"PushwooshClient(api_url={self._api_url!r})"
+
+    @property
+    def room(self) -> int:
+        """API requests that could go now without waiting, besides those already waiting
+        (see :attr:`RequestLimiter.room`)."""
+        return self._limiter.room
 
     async def __aenter__(self) -> "PushwooshClient":
         return self

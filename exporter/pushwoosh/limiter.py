@@ -29,14 +29,22 @@ class SlidingWindowLimiter:
         self._sent: deque[float] = deque()
         self._turn = asyncio.Lock()
 
+    def room(self) -> int:
+        """Sends that would go now without waiting."""
+        self._expire(self._clock.now())
+        return self._limit - len(self._sent)
+
+    def _expire(self, now: float) -> None:
+        # Compare expiry times (not ``now - window``) so that a wait is always > 0.
+        while self._sent and self._sent[0] + self._window <= now:
+            self._sent.popleft()
+
     async def acquire(self) -> None:
         """Wait until one more send fits in the window, and record it as sent now."""
         async with self._turn:
             while True:
                 now = self._clock.now()
-                # Compare expiry times (not ``now - window``) so that a wait is always > 0.
-                while self._sent and self._sent[0] + self._window <= now:
-                    self._sent.popleft()
+                self._expire(now)
                 if len(self._sent) < self._limit:
                     self._sent.append(now)
                     return
@@ -49,12 +57,31 @@ class RequestLimiter:
     def __init__(self, *, max_concurrent: int, max_per_minute: int, clock: Clock) -> None:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
+        self._max_concurrent = max_concurrent
         self._in_flight = asyncio.Semaphore(max_concurrent)
         self._per_minute = SlidingWindowLimiter(max_per_minute, clock)
+        self._waiting = 0
+
+    @property
+    def room(self) -> int:
+        """Requests that could go now besides those already waiting: the per-minute window's
+        room less the requests waiting, and 0 while as many wait as may be in flight at once
+        (then the concurrency cap, not the window, holds them)."""
+        if self._waiting >= self._max_concurrent:
+            return 0
+        return max(0, self._per_minute.room() - self._waiting)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold one request slot while the body of the ``async with`` sends one request."""
-        async with self._in_flight:
-            await self._per_minute.acquire()
-            yield
+        self._waiting += 1
+        waiting = True
+        try:
+            async with self._in_flight:
+                await self._per_minute.acquire()
+                self._waiting -= 1
+                waiting = False
+                yield
+        finally:
+            if waiting:  # cancelled or failed while it waited
+                self._waiting -= 1

@@ -6,6 +6,7 @@ field. Counts may arrive as integers or numeric strings. The v1 methods' times a
 the zone ``tz`` (``pushwoosh.timezone``, UTC unless configured); v2 times are UTC.
 """
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -264,13 +265,26 @@ def parse_count(method: str, value: object, where: str) -> int:
 def parse_time(method: str, value: object, where: str, tz: tzinfo = UTC) -> datetime:
     """A time ``Y-m-d H:i:s`` (or a shorter form of it) in the zone ``tz``."""
     if isinstance(value, str):
-        text = value.strip()
-        for form in _TIME_FORMATS:
-            try:
-                return datetime.strptime(text, form).replace(tzinfo=tz)
-            except ValueError:
-                continue
+        moment = _time_of(value, tz)
+        if moment is not None:
+            return moment
     raise MalformedResponse(f"{where} is not a time", method=method)
+
+
+@functools.lru_cache(maxsize=1024)
+def _time_of(value: str, tz: tzinfo) -> datetime | None:
+    """``value`` read by the first of the time formats that fits, or None.
+
+    Remembered: ``strptime`` costs tens of microseconds, a getAppStats answer has a hundred
+    rows, and every app's answers carry the same few bucket times (datetimes are immutable).
+    """
+    text = value.strip()
+    for form in _TIME_FORMATS:
+        try:
+            return datetime.strptime(text, form).replace(tzinfo=tz)
+        except ValueError:
+            continue
+    return None
 
 
 def _row(method: str, value: object, where: str, tz: tzinfo) -> StatRow:

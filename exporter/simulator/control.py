@@ -239,13 +239,30 @@ async def subscribers(request: web.Request) -> web.Response:
 
 
 async def requests(request: web.Request) -> web.Response:
-    """``GET /_sim/requests``: every API call so far."""
-    return web.json_response(_state(request).requests)
+    """``GET /_sim/requests``: every API call the log holds (the newest 100,000).
+
+    ``?since=N`` reads it in parts: ``{"first": F, "next": M, "calls": [...]}``, the calls
+    numbered ``F`` to ``M - 1`` (counting from 0 at start or at the last clear). ``F`` is
+    ``N`` unless the log dropped calls before they were read; ``M`` is the next ``since``.
+    """
+    state = _state(request)
+    since = request.query.get("since")
+    if since is None:
+        return web.json_response(state.requests)
+    if not since.isdigit():
+        raise web.HTTPBadRequest(text=f"since must be a whole number (got {since!r})")
+    held_from = state.logged - len(state.requests)
+    first = min(max(int(since), held_from), state.logged)
+    return web.json_response(
+        {"first": first, "next": state.logged, "calls": state.requests[first - held_from :]}
+    )
 
 
 async def clear_requests(request: web.Request) -> web.Response:
     """``POST /_sim/requests/clear``."""
-    _state(request).requests.clear()
+    state = _state(request)
+    state.requests.clear()
+    state.logged = 0
     return web.json_response({"cleared": True})
 
 

@@ -43,6 +43,9 @@ class SimulatorState:
     started: float = field(init=False)
     jobs: dict[str, Job] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    logged: int = 0
+    """API calls logged since start (or the last clear of the log), including those the log
+    has dropped since: ``requests[i]`` is call number ``logged - len(requests) + i``."""
     files: dict[str, "str | GeneratedTagFile"] = field(default_factory=dict)
     """Tag files by name: the CSV text, or how to generate it as it is sent."""
     unhang: asyncio.Event = field(default_factory=asyncio.Event)
@@ -164,6 +167,7 @@ class SimulatorState:
         LOG.debug("api_call method=%s http_status=%s status_code=%s", method, http, status_code)
         if len(self.requests) >= LOG_LIMIT:
             del self.requests[: LOG_LIMIT // 10]
+        self.logged += 1
         self.requests.append(
             {
                 "time": self.now() if at is None else at,

@@ -1,12 +1,14 @@
 """The collection loop: spread, cadence, no overlap, isolation of failures, reload."""
 
+import asyncio
+import itertools
 from dataclasses import dataclass, field
 
 import pytest
 from virtual_clock import VirtualClock
 
 from exporter.collection.collectors import PollContext
-from exporter.collection.scheduler import Scheduler
+from exporter.collection.scheduler import ROOM_RECHECK, Scheduler
 from exporter.pushwoosh.errors import AuthError
 from exporter.store import Observation, Store, TargetKey
 
@@ -23,6 +25,8 @@ class ScriptedCollector:
     starts: list[float] = field(default_factory=list)
     running: int = 0
     max_running: int = 0
+    log: list[str] | None = None
+    """Where to note the order polls start in, if given."""
 
     @property
     def key(self) -> TargetKey:
@@ -30,6 +34,8 @@ class ScriptedCollector:
 
     async def collect(self, ctx: PollContext) -> Observation:
         self.starts.append(ctx.now)
+        if self.log is not None:
+            self.log.append(self.name)
         self.running += 1
         self.max_running = max(self.max_running, self.running)
         try:
@@ -131,7 +137,80 @@ async def test_each_kind_is_polled_at_its_own_interval(clock: VirtualClock) -> N
     await clock.advance_to(1000.0 + 200.0 - 0.01)
     await scheduler.stop()
     assert [len(c.starts) for c in stats] == [100, 100]
-    assert [len(c.starts) for c in events] == [10, 10, 10, 10]
-    # First polls of the slow kind spread over the shorter interval: ready within 2 s.
-    assert [c.starts[0] - 1000.0 for c in events] == [0.0, 0.5, 1.0, 1.5]
-    assert all(b - a == 20.0 for c in events for a, b in zip(c.starts, c.starts[1:], strict=False))
+    # The first polls of the slow kind come within the shorter interval: ready within 2 s.
+    assert [c.starts[0] - 1000.0 for c in events] == [0.0, 1.0, 0.0, 1.0]
+    # Then each is polled every 20 s, at phases spread evenly over the 20 s; the first gap
+    # is at most one interval.
+    assert [c.starts[1] - 1000.0 for c in events] == [20.0, 5.0, 10.0, 15.0]
+    assert all(b - a == 20.0 for c in events for a, b in itertools.pairwise(c.starts[1:]))
+    assert [len(c.starts) for c in events] == [10, 11, 11, 11]
+
+
+async def test_a_kind_is_spread_evenly_over_its_own_interval(clock: VirtualClock) -> None:
+    scheduler = Scheduler(
+        store=Store(),
+        client=None,  # type: ignore[arg-type]  # scripted collectors never call the API
+        clock=clock,
+        interval=60.0,
+        intervals={"events": 300.0},
+        lookback=900.0,
+        max_catchup=3600.0,
+    )
+    events = [ScriptedCollector(f"APP{i}/E", clock, kind="events") for i in range(300)]
+    scheduler.start(events)
+    await clock.advance_to(1000.0 + 1500.0 - 0.01)
+    await scheduler.stop()
+    assert max(c.starts[0] for c in events) < 1060.0
+    per_minute = [0] * 25
+    for c in events:
+        for start in c.starts[1:]:
+            per_minute[int((start - 1000.0) // 60)] += 1
+    # From the second minute on, a fifth of the kind is polled each minute.
+    assert per_minute[1:] == [60] * 24
+    assert all(b - a <= 300.0 for c in events for a, b in itertools.pairwise(c.starts))
+
+
+async def test_between_polls_no_task_is_kept_per_target(clock: VirtualClock) -> None:
+    before = len(asyncio.all_tasks())
+    collectors = [ScriptedCollector(f"APP{i}", clock, duration=0.01) for i in range(1000)]
+    scheduler = make_scheduler(clock, Store())
+    scheduler.start(collectors)
+    await clock.advance_to(1000.0 + 30.0)  # 500 polled, at most one running (0.06 s apart)
+    assert len(asyncio.all_tasks()) - before <= 2  # the dispatcher and that poll
+    await clock.advance_to(1000.0 + 90.0)
+    assert all(len(c.starts) == (2 if c.starts[0] <= 1030.0 else 1) for c in collectors)
+    await scheduler.stop()
+    assert len(asyncio.all_tasks()) == before
+
+
+async def test_due_polls_wait_for_room_in_the_budget_then_go_in_due_order(
+    clock: VirtualClock,
+) -> None:
+    room = 0
+    order: list[str] = []
+    scheduler = Scheduler(
+        store=Store(),
+        client=None,  # type: ignore[arg-type]  # scripted collectors never call the API
+        clock=clock,
+        interval=60.0,
+        lookback=900.0,
+        max_catchup=3600.0,
+        room=lambda: room,
+    )
+    collectors = [ScriptedCollector(f"APP{i}", clock, duration=0.5, log=order) for i in (3, 1, 2)]
+    scheduler.start(collectors)  # due at 0, 20 and 40 s
+    await clock.advance_to(1050.0)
+    assert order == []
+    room = 2  # room for two polls running at once
+    await clock.advance_to(1200.0)
+    await scheduler.stop()
+    assert order[:3] == ["APP3", "APP1", "APP2"]
+    first = collectors[0].starts[0]
+    assert 1050.0 <= first <= 1050.0 + ROOM_RECHECK
+    # Two at once, the third when one of them is done; then each at its own phase again.
+    assert [c.starts[0] for c in collectors[1:]] == [first, first + 0.5]
+    assert [c.starts[1:] for c in collectors] == [
+        [1060.0, 1120.0, 1180.0],
+        [1080.0, 1140.0, 1200.0],
+        [1100.0, 1160.0],
+    ]

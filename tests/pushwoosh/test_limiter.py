@@ -140,6 +140,41 @@ async def test_slot_applies_both_limits_and_records_the_real_send_time() -> None
     assert sorted(started) == [0.0, 0.0, 70.0, 70.0, 140.0]
 
 
+async def test_room_is_what_could_go_now_besides_the_requests_waiting() -> None:
+    clock = FakeClock()
+    limiter = RequestLimiter(max_concurrent=2, max_per_minute=6, clock=clock)
+
+    async def request() -> None:
+        async with limiter.slot():
+            await clock.sleep(2.0)
+
+    async def watch() -> list[int]:
+        seen = []
+        for _ in range(4):
+            await clock.sleep(1.0)  # at 1, 3, 5 and 7 s
+            seen.append(limiter.room)
+        return seen
+
+    assert limiter.room == 6
+    work = asyncio.gather(watch(), *(request() for _ in range(5)))
+    # At 1 s: 2 sent, 3 wait (as many as may be in flight): 0. At 3 s: 4 sent, 1 waits:
+    # 6 - 4 - 1. At 5 s: 5 sent. At 7 s, still 5 in the window.
+    assert (await clock.run(work))[0] == [0, 1, 1, 1]
+    clock.time += 60.0
+    assert limiter.room == 6  # the window moved on
+
+    async def cancelled() -> None:
+        task = asyncio.gather(*(request() for _ in range(4)))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert limiter.room == 0
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    await clock.run(cancelled())
+    assert limiter.room == 4  # requests cancelled while they waited no longer count
+
+
 def test_limits_below_one_are_refused() -> None:
     with pytest.raises(ValueError, match="limit"):
         SlidingWindowLimiter(0, FakeClock())

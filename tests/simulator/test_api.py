@@ -182,3 +182,22 @@ async def test_v2_needs_the_key_header_and_answers_with_plain_statuses(sim: SimH
         headers={"Authorization": f"Key {TOKEN}"},
     ) as r:
         assert r.status == 400
+
+
+async def test_the_request_log_reads_in_parts_and_says_what_it_dropped(
+    sim: SimHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("exporter.simulator.state.LOG_LIMIT", 10)
+    for _ in range(4):
+        await sim.call("getApplicationSubscribersStats", application=sim.app)
+    async with sim.session.get(f"{sim.url}/_sim/requests", params={"since": "1"}) as r:
+        part = await r.json()
+    assert (part["first"], part["next"], len(part["calls"])) == (1, 4, 3)
+    for _ in range(8):  # it holds 10: the 11th and 12th calls drop calls 0 and 1
+        await sim.call("getApplicationSubscribersStats", application=sim.app)
+    async with sim.session.get(f"{sim.url}/_sim/requests", params={"since": "0"}) as r:
+        part = await r.json()
+    assert (part["first"], part["next"], len(part["calls"])) == (2, 12, 10)
+    assert all(c["method"] == "getApplicationSubscribersStats" for c in part["calls"])
+    async with sim.session.get(f"{sim.url}/_sim/requests", params={"since": "x"}) as r:
+        assert r.status == 400
