@@ -247,7 +247,7 @@ class Exporter:
                     collectors = self._collectors(config)
                     scheduler.update(collectors)
                     await self.publisher.changed()
-                    _warn_if_over_budget(config, collectors, self._shard)
+                    _warn_if_over_budget(config, collectors, self._shard, discovery.round_calls)
                     log.info(
                         "discovered",
                         applications=len(discovery.current.applications),
@@ -306,8 +306,12 @@ class Exporter:
         ]
 
 
-def _warn_if_over_budget(config: Config, collectors: list[Collector], shard: Shard) -> None:
-    """Log ``api_budget_exceeded`` with the advice when the polls need more than the limit."""
+def _warn_if_over_budget(
+    config: Config, collectors: list[Collector], shard: Shard, listing_calls: int = 0
+) -> None:
+    """Log ``api_budget_exceeded`` with the advice when the polls and the listings (the
+    ``listing_calls`` of discovery's last round) need more than the limit."""
+    rounds_a_minute = 60.0 / config.discovery.interval.total_seconds() if config.discovery else 0
     budget = ApiBudget.of(
         collectors,
         config.pushwoosh.max_requests_per_minute,
@@ -316,6 +320,7 @@ def _warn_if_over_budget(config: Config, collectors: list[Collector], shard: Sha
         shards=shard.count,
         lookback=config.collection.lookback.total_seconds(),
         max_catchup=config.collection.max_catchup.total_seconds(),
+        listing=listing_calls * rounds_a_minute,
     )
     if budget.exceeded:
         log.warning("api_budget_exceeded", advice=budget.advice())

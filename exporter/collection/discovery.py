@@ -62,11 +62,22 @@ class ListingStatus:
     """The failure reason of the last listing (as in the metrics), None when it worked."""
 
 
-async def list_applications(client: PushwooshClient) -> tuple[Found, ...]:
+@dataclass(slots=True)
+class Calls:
+    """API calls a listing made (counted as they are made, failed ones included)."""
+
+    made: int = 0
+
+
+async def list_applications(
+    client: PushwooshClient, calls: Calls | None = None
+) -> tuple[Found, ...]:
     """Every application of the token, page after page until one adds nothing or the
     last page (``total``) is read."""
+    calls = calls if calls is not None else Calls()
     found: dict[str, str] = {}
     for page in range(1, MAX_PAGES + 1):
+        calls.made += 1
         answer = await client.get_applications(page)
         new = {code: title for code, title in answer.applications.items() if code not in found}
         found.update(new)
@@ -75,12 +86,16 @@ async def list_applications(client: PushwooshClient) -> tuple[Found, ...]:
     return tuple(Found(code, title or code) for code, title in found.items())
 
 
-async def list_campaigns(client: PushwooshClient, application: str) -> tuple[Found, ...]:
+async def list_campaigns(
+    client: PushwooshClient, application: str, calls: Calls | None = None
+) -> tuple[Found, ...]:
     """Every campaign of one application, by cursor until a page brings nothing new (the
     API may answer fewer than asked, so only an empty page ends the list)."""
+    calls = calls if calls is not None else Calls()
     found: dict[str, str] = {}
     cursor: str | None = None
     for _ in range(MAX_PAGES):
+        calls.made += 1
         page = await client.get_campaigns(application, cursor, CAMPAIGN_PAGE)
         new = [c for c in page if c.code not in found]
         if not new:
@@ -98,6 +113,8 @@ class Discovery:
     current: Discovered = field(default_factory=Discovered)
     status: dict[str, ListingStatus] = field(default_factory=dict)
     rounds: int = 0
+    round_calls: int = 0
+    """API calls the last round made: the budget advice counts them at each interval."""
     _failing: dict[str, str] = field(default_factory=dict)
     _campaigns_by_app: dict[str, tuple[Found, ...]] = field(default_factory=dict)
 
@@ -125,10 +142,12 @@ class Discovery:
         listed_campaigns: Collection[str],
     ) -> bool:
         """One round of listings; True when the kept targets changed."""
-        apps = await self.refresh_applications(client, now, listed_apps)
+        calls = Calls()
+        apps = await self.refresh_applications(client, now, listed_apps, calls)
         campaigns = await self.refresh_campaigns(
-            client, now, [*listed_apps, *(a.code for a in apps)], listed_campaigns
+            client, now, [*listed_apps, *(a.code for a in apps)], listed_campaigns, calls
         )
+        self.round_calls = calls.made
         found = Discovered(apps, campaigns)
         changed = found != self.current
         self.current = found
@@ -146,14 +165,18 @@ class Discovery:
             self._mark_failed(kind, "internal", error)
 
     async def refresh_applications(
-        self, client: PushwooshClient, now: float, listed_apps: Sequence[str]
+        self,
+        client: PushwooshClient,
+        now: float,
+        listed_apps: Sequence[str],
+        calls: Calls | None = None,
     ) -> tuple[Found, ...]:
         """The applications to collect besides the listed ones (the last list on failure)."""
         chosen = self.settings.applications
         if chosen is None:
             return ()
         try:
-            every = await list_applications(client)
+            every = await list_applications(client, calls)
         except PushwooshError as exc:
             self._failed(APPLICATIONS, exc)
             return self.current.applications
@@ -170,6 +193,7 @@ class Discovery:
         now: float,
         apps: Sequence[str],
         listed_campaigns: Collection[str],
+        calls: Calls | None = None,
     ) -> tuple[Found, ...]:
         """The campaigns of ``apps`` to collect besides the listed ones, in the apps' order.
 
@@ -183,7 +207,7 @@ class Discovery:
         async def one(app: str) -> tuple[Found, ...] | PushwooshError:
             async with gate:
                 try:
-                    return await list_campaigns(client, app)
+                    return await list_campaigns(client, app, calls)
                 except ArgumentError as exc:
                     # An app deleted since it was listed; other refusals are failures.
                     return () if "not found" in exc.message.lower() else exc

@@ -119,6 +119,8 @@ class ApiBudget:
     longest_interval: float
     """The longest interval that keeps each poll to one read (``3h - lookback``) and within
     ``max_catchup``: beyond it the estimate no longer holds, or data is missed."""
+    listing: float = 0.0
+    """API calls a minute of discovery's listings (its last round over its interval)."""
 
     @classmethod
     def of(
@@ -131,9 +133,11 @@ class ApiBudget:
         shards: int = 1,
         lookback: float = 15 * MINUTE,
         max_catchup: float = 6 * HOUR,
+        listing: float = 0.0,
     ) -> "ApiBudget":
         """The budget of polling ``collectors``, each kind at its interval (``intervals``,
-        else ``interval`` seconds), with ``per_minute`` shared by ``shards`` replicas."""
+        else ``interval`` seconds), and of ``listing`` discovery calls a minute, with
+        ``per_minute`` shared by ``shards`` replicas."""
         overrides = intervals or {}
         by_kind: dict[str, float] = {}
         every: dict[str, float] = {}
@@ -143,12 +147,14 @@ class ApiBudget:
             per_poll = kind.calls_per_poll * 60.0 / every[kind.name]
             by_kind[kind.name] = by_kind.get(kind.name, 0.0) + per_poll
         longest = min(MAX_MINUTELY_SPAN - lookback, max_catchup)
-        return cls(by_kind, every, per_minute / shards, per_minute, shards, interval, longest)
+        return cls(
+            by_kind, every, per_minute / shards, per_minute, shards, interval, longest, listing
+        )
 
     @property
     def per_minute(self) -> float:
-        """API calls a minute all the collectors need in steady state."""
-        return sum(self.by_kind.values())
+        """API calls a minute all the collectors and the listings need in steady state."""
+        return sum(self.by_kind.values()) + self.listing
 
     @property
     def exceeded(self) -> bool:
@@ -176,8 +182,14 @@ class ApiBudget:
             f"raise pushwoosh.max_requests_per_minute to "
             f"{_up(self.per_minute * 1.1 * self.shards)} if the account allows it"
         )
+        listing = (
+            f" ({self.listing:.0f} of them discovery's listings: a longer discovery.interval"
+            " makes fewer)"
+            if self.listing >= 1
+            else ""
+        )
         return (
-            f"about {self.per_minute:.0f} API calls a minute but {share} allows"
+            f"about {self.per_minute:.0f} API calls a minute{listing} but {share} allows"
             f" {self.limit:.0f} to this replica, so each poll comes about"
             f" {self.per_minute / self.limit:.1f} times later than its interval: "
             + ", or ".join(ways)
@@ -194,15 +206,22 @@ class ApiBudget:
 
     def _with(self, slower: Mapping[str, timedelta]) -> float:
         """Calls a minute with ``slower`` intervals for some kinds."""
-        return sum(
-            calls * self.intervals[name] / slower[name].total_seconds() if name in slower else calls
-            for name, calls in self.by_kind.items()
+        return (
+            sum(
+                calls * self.intervals[name] / slower[name].total_seconds()
+                if name in slower
+                else calls
+                for name, calls in self.by_kind.items()
+            )
+            + self.listing
         )
 
     def _interval_that_fits(self) -> int | None:
         """The collection interval that brings the calls within the limit with a 10% margin
         (the kinds with their own interval keep it); None if those alone exceed it."""
-        own = sum(c for k, c in self.by_kind.items() if self.intervals[k] != self.interval)
+        own = self.listing + sum(
+            c for k, c in self.by_kind.items() if self.intervals[k] != self.interval
+        )
         scaled = sum(c for k, c in self.by_kind.items() if self.intervals[k] == self.interval)
         room = self.limit / 1.1 - own
         if scaled == 0 or room <= 0:

@@ -264,3 +264,18 @@ def test_a_listing_turned_off_or_a_listed_code_drops_the_discovered_target() -> 
     collectors = build_collectors(config, discovered=found)
     assert [str(c.key) for c in collectors] == ["app_stats:LISTED-00000", "app_stats:APP01-00000"]
     assert collectors[0] == AppStatsCollector("LISTED-00000", "mine")
+
+
+def test_discovery_listings_count_against_the_budget_and_are_named() -> None:
+    collectors = build_collectors(scale_config(apps=50, per_minute=700, interval="60s"))
+    polls = ApiBudget.of(collectors, per_minute=700, interval=60.0)
+    assert not polls.exceeded  # 680 calls a minute
+    # 1,000 listing calls a round every 10 minutes: 100 more a minute.
+    listed = ApiBudget.of(collectors, per_minute=700, interval=60.0, listing=100.0)
+    assert listed.per_minute == pytest.approx(polls.per_minute + 100)
+    assert listed.exceeded
+    advice = listed.advice()
+    assert "about 780 API calls a minute (100 of them discovery's listings" in advice
+    # The listings keep their rate: the polls at 60 s get 700 / 1.1 - 100 a minute.
+    assert f"raise collection.interval to {math.ceil(680 * 60 / (700 / 1.1 - 100))}s" in advice
+    assert "max_requests_per_minute to 858 " in advice  # 780 * 1.1
