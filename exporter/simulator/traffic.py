@@ -127,6 +127,8 @@ class Traffic:
         self.injected: dict[Key, list[Injected]] = defaultdict(list)
         self._codes: dict[tuple[Key, int], bytes] = {}
         self._hours: dict[tuple[Key, int, Filter | None], int] = {}
+        self._settled: dict[tuple[Key, int, Filter | None], tuple[int, int]] = {}
+        """Per hour not yet final: (end of its settled minutes, their generated sum)."""
 
     def rate(self, key: Key, b: int) -> float:
         """Mean events per minute of ``key`` in the minute starting at ``b``."""
@@ -235,16 +237,29 @@ class Traffic:
         memo = (key, hour, wanted)
         if final and memo in self._hours:
             return self._hours[memo]
-        minutes = range(hour, hour + HOUR, MINUTE)
-        if final and wanted is None:
-            total = sum(self.total(key, b) for b in minutes)  # no lateness nor attributes
-        else:
-            total = sum(self.generated_count(key, b, t, wanted) for b in minutes)
+        # The minutes whose events have all arrived never change: their sum is kept, so
+        # the hour in progress (and the one before, until its late events are in) costs
+        # its last few minutes per call, not sixty.
+        settled_end = min(hour + HOUR, int(t - LATEST) // MINUTE * MINUTE + MINUTE)
+        done, total = self._settled.get(memo, (hour, 0))
+        if done > settled_end:  # kept at a later time than ``t``: not all settled at ``t``
+            done, total = hour, 0
+        for b in range(done, max(done, settled_end), MINUTE):
+            total += self.generated_count(key, b, t, wanted)
+        done = max(done, settled_end)
         if final:
+            self._settled.pop(memo, None)
             if len(self._hours) >= HOURS_LIMIT:
                 self._hours.clear()
             self._hours[memo] = total
-        return total
+            return total
+        if len(self._settled) >= HOURS_LIMIT:
+            self._settled.clear()
+        self._settled[memo] = (done, total)
+        begun_end = min(hour + HOUR, int(t) // MINUTE * MINUTE + MINUTE)  # none after ``t``
+        return total + sum(
+            self.generated_count(key, b, t, wanted) for b in range(done, begun_end, MINUTE)
+        )
 
     def buckets(
         self, key: Key, start: float, end: float, t: float, wanted: Filter | None = None

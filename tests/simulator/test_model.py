@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from exporter.simulator.attributes import Filter
@@ -126,19 +126,25 @@ def test_each_plan_gets_its_share_of_the_generated_triggers() -> None:
     hour=st.integers(-2, 50),
     later=st.floats(-600, 7200),
     injected=st.lists(st.tuples(st.integers(0, 59), st.floats(-60, 7200)), max_size=4),
+    during=st.lists(st.floats(-600, 4200), max_size=4),
 )
+@example(key=SERIES[0], plan=None, hour=1, later=0.0, injected=[], during=[3000.0, 600.0])
 def test_an_hour_count_is_the_sum_of_its_minutes_before_and_after_it_is_remembered(
     key: Key,
     plan: Filter | None,
     hour: int,
     later: float,
     injected: list[tuple[int, float]],
+    during: list[float],
 ) -> None:
+    """Asked at any times in any order: while the hour is in progress (its settled minutes
+    kept), once it is final (remembered), and before a time already asked."""
     traffic = model()
     start = int(ORIGIN) // 3600 * 3600 + hour * 3600
     for minute, recorded in injected:
         traffic.inject(key, start + minute * MINUTE, start + recorded, 2, (("plan", "pro"),))
-    for t in (start + 7200.0, start + later, start + 10**6):  # remembered at the first
+    times = [start + t for t in during] + [start + 7200.0, start + later, start + 10**6]
+    for t in times:
         minutes = sum(traffic.count(key, b, t, plan) for b in range(start, start + 3600, MINUTE))
         assert traffic.hour_count(key, start, t, plan) == minutes
 
