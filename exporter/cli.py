@@ -20,6 +20,7 @@ from exporter import __version__
 from exporter.collection.targets import Shard
 from exporter.config import Config, ConfigError, load_config, load_token
 from exporter.logsetup import configure_logging
+from exporter.malloc import fix_mmap_threshold
 from exporter.probe import run_probe
 from exporter.pushwoosh.dump import DumpError, DumpWriter
 from exporter.runtime import Exporter, ListenAddress
@@ -124,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.probe_dump is not None and not args.probe:
         parser.error("--probe.dump needs --probe")
     configure_logging("warning" if args.log_level == "warn" else args.log_level, args.log_format)
+    fix_mmap_threshold()
 
     web_config_file = Path(args.web_config) if args.web_config else None
     if web_config_file is not None:
