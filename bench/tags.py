@@ -43,15 +43,26 @@ from urllib.parse import urljoin
 
 import aiohttp
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from bench.load import TOKEN, free_port, wait_http
 from bench.proc import cpu_seconds, rss_kib
-from bench.scale import sample_sums, samples
 
 TAG = "UserId"
 MAX_VALUES = 20
 PENDING_S = 3.0
 WHOLE_FILE_FLAG = "--whole-file-exporter"
+
+
+def samples(text: str) -> list[Sample]:
+    """Every sample of a text exposition, as prometheus-client parses it."""
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
+def sample_sums(found: list[Sample], name: str, **labels: str) -> float:
+    """Sum of the samples of ``name`` whose labels include ``labels``."""
+    return sum(s.value for s in found if s.name == name and labels.items() <= s.labels.items())
 
 
 def _status_kib(pid: int, field: str) -> int:
