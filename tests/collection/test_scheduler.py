@@ -2,6 +2,7 @@
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -52,14 +53,23 @@ def clock() -> VirtualClock:
     return VirtualClock(start=1000.0)
 
 
-def make_scheduler(clock: VirtualClock, store: Store) -> Scheduler:
+def make_scheduler(
+    clock: VirtualClock,
+    store: Store,
+    *,
+    interval: float = 60.0,
+    intervals: dict[str, float] | None = None,
+    room: Callable[[], int] | None = None,
+) -> Scheduler:
     return Scheduler(
         store=store,
         client=None,  # type: ignore[arg-type]  # scripted collectors never call the API
         clock=clock,
-        interval=60.0,
+        interval=interval,
+        intervals=intervals,
         lookback=900.0,
         max_catchup=3600.0,
+        room=room,
     )
 
 
@@ -121,16 +131,7 @@ async def test_update_keeps_unchanged_targets_and_swaps_the_rest(clock: VirtualC
 
 
 async def test_each_kind_is_polled_at_its_own_interval(clock: VirtualClock) -> None:
-    store = Store()
-    scheduler = Scheduler(
-        store=store,
-        client=None,  # type: ignore[arg-type]  # scripted collectors never call the API
-        clock=clock,
-        interval=2.0,
-        intervals={"events": 20.0},
-        lookback=900.0,
-        max_catchup=3600.0,
-    )
+    scheduler = make_scheduler(clock, Store(), interval=2.0, intervals={"events": 20.0})
     stats = [ScriptedCollector(f"APP{i}", clock, duration=0.1) for i in range(2)]
     events = [ScriptedCollector(f"APP{i}/E", clock, duration=0.1, kind="events") for i in range(4)]
     scheduler.start([*stats, *events])
@@ -147,15 +148,7 @@ async def test_each_kind_is_polled_at_its_own_interval(clock: VirtualClock) -> N
 
 
 async def test_a_kind_is_spread_evenly_over_its_own_interval(clock: VirtualClock) -> None:
-    scheduler = Scheduler(
-        store=Store(),
-        client=None,  # type: ignore[arg-type]  # scripted collectors never call the API
-        clock=clock,
-        interval=60.0,
-        intervals={"events": 300.0},
-        lookback=900.0,
-        max_catchup=3600.0,
-    )
+    scheduler = make_scheduler(clock, Store(), intervals={"events": 300.0})
     events = [ScriptedCollector(f"APP{i}/E", clock, kind="events") for i in range(300)]
     scheduler.start(events)
     await clock.advance_to(1000.0 + 1500.0 - 0.01)
@@ -188,15 +181,7 @@ async def test_due_polls_wait_for_room_in_the_budget_then_go_in_due_order(
 ) -> None:
     room = 0
     order: list[str] = []
-    scheduler = Scheduler(
-        store=Store(),
-        client=None,  # type: ignore[arg-type]  # scripted collectors never call the API
-        clock=clock,
-        interval=60.0,
-        lookback=900.0,
-        max_catchup=3600.0,
-        room=lambda: room,
-    )
+    scheduler = make_scheduler(clock, Store(), room=lambda: room)
     collectors = [ScriptedCollector(f"APP{i}", clock, duration=0.5, log=order) for i in (3, 1, 2)]
     scheduler.start(collectors)  # due at 0, 20 and 40 s
     await clock.advance_to(1050.0)
