@@ -189,7 +189,8 @@ class Exporter:
                 ),
             )
         collectors = self._collectors(config)
-        _warn_if_over_budget(config, collectors, self._shard)
+        listing_calls = self._discovery.round_calls if self._discovery else 0
+        _warn_if_over_budget(config, collectors, self._shard, listing_calls)
         same_client = (
             self._config is not None
             and self._config.pushwoosh == config.pushwoosh
