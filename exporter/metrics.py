@@ -21,8 +21,8 @@ Example exposition::
 
 import asyncio
 import gzip
-import itertools
 import re
+import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, NamedTuple, Self, TypeVar
@@ -78,10 +78,14 @@ def _data_family(family: Family) -> Callable[[], Metric]:
 
 def _health_family(name: str, help_text: str) -> Callable[[], Metric]:
     def make() -> Metric:
-        return GaugeMetricFamily(name, help_text, labels=["collector", "target"])
+        return GaugeMetricFamily(name, help_text, labels=list(_HEALTH_LABELS))
 
     return make
 
+
+_HEALTH_LABELS = ("collector", "target")
+"""The labels of every per-target health family."""
+_DATA_LABELS = {family.name: family.labels for family in DATA_FAMILIES}
 
 _HEALTH_HELP = {
     "pushwoosh_up": "1 if the last collection of this target succeeded.",
@@ -359,6 +363,8 @@ class Exposition:
         self._layouts: dict[tuple[int, ...], tuple[int, ...]] = {}
         """Which families a target has lines in: one tuple per combination, shared."""
         self._headers: dict[str, dict[str, bytes]] = {}
+        self._dictionaries: dict[str, bytes] = {}
+        """Per content type, the preset dictionary each target's lines are packed with."""
         self._own: dict[tuple[str, bool], tuple[int, bytes]] = {}
         self._bodies: dict[tuple[str, bool], _Body] = {}
         self._rendering = asyncio.Lock()
@@ -432,6 +438,8 @@ class Exposition:
             empty = [make() for make in _FAMILY_MAKERS.values()]
             headers = {name: head for name, (head, _) in _split(encoder(_Families(empty)))}
             self._headers[fmt] = headers
+            self._dictionaries[fmt] = _dictionary(encoder)
+        dictionary = self._dictionaries[fmt]
         positions = {name: i for i, name in enumerate(headers)}
         before = self._lines.get(fmt, {})
         rendered = {}
@@ -439,12 +447,10 @@ class Exposition:
         for key, view in snap.targets.items():
             lines = before.get(key)
             if lines is None or lines.view is not view:
-                lines = self._render_target(key, view, encoder, positions)
+                lines = self._render_target(key, view, encoder, positions, dictionary)
             rendered[key] = lines
-            text, start = memoryview(lines.lines), 0
-            for position, end in zip(lines.layout, memoryview(lines.ends).cast("I"), strict=True):
-                columns[position] += text[start:end]
-                start = end
+            for position, text in lines.unpack(dictionary):
+                columns[position] += text
         self._lines[fmt] = rendered  # forgets removed targets
         data = bytearray()
         for position, head in enumerate(headers.values()):
@@ -455,9 +461,14 @@ class Exposition:
         return data
 
     def _render_target(
-        self, key: TargetKey, view: TargetView, encoder: _Encoder, positions: Mapping[str, int]
+        self,
+        key: TargetKey,
+        view: TargetView,
+        encoder: _Encoder,
+        positions: Mapping[str, int],
+        dictionary: bytes,
     ) -> "_TargetLines":
-        """One target's lines, family by family, as ``encoder`` renders them."""
+        """One target's lines, family by family, as ``encoder`` renders them, packed."""
         families: dict[str, Metric] = {}
         _add_target(families, key, view)
         found = sorted(
@@ -466,8 +477,12 @@ class Exposition:
         )
         layout = tuple(position for position, _ in found)
         layout = self._layouts.setdefault(layout, layout)
-        ends = array("I", itertools.accumulate(len(lines) for _, lines in found))
-        return _TargetLines(view, layout, b"".join(lines for _, lines in found), ends.tobytes())
+        lengths = array("I", [len(lines) for _, lines in found])
+        packer = zlib.compressobj(6, zlib.DEFLATED, -_WINDOW_BITS, 4, zdict=dictionary)
+        packed = packer.compress(lengths.tobytes())
+        for _, lines in found:
+            packed += packer.compress(lines)
+        return _TargetLines(view, layout, packed + packer.flush())
 
 
 def _negotiate(accept: str | None, accept_encoding: str | None) -> tuple[_Encoder, str, bool]:
@@ -483,15 +498,46 @@ class _Body(NamedTuple):
 
 
 class _TargetLines(NamedTuple):
-    """One target's sample lines in one format, rendered from ``view``, in one bytes object:
-    its lines of the family at position ``layout[i]`` in header order end at ``ends[i]``
-    (unsigned ints, packed). Only the families it has lines in (most targets: 5 of 21), and
-    two objects rather than one per family: about 200 bytes less per target."""
+    """One target's sample lines in one format, rendered from ``view``, deflated in one
+    bytes object with the format's preset dictionary (:func:`_dictionary`): first the length
+    of its lines of the family at position ``layout[i]`` in header order (one unsigned int
+    per family it has lines in: most targets 5 of 21), then the lines.
+
+    Kept for every target between its polls, so its size is most of what a target costs:
+    an event target's five lines are about 530 bytes, packed about 110 (a compressor per
+    target takes about 15 microseconds, unpacking about 2.5 at each rendering)."""
 
     view: TargetView
     layout: tuple[int, ...]
-    lines: bytes
-    ends: bytes
+    packed: bytes
+
+    def unpack(self, dictionary: bytes) -> Iterator[tuple[int, memoryview]]:
+        """(family position, its lines) for each family this target has lines in."""
+        text = memoryview(
+            zlib.decompressobj(-_WINDOW_BITS, zdict=dictionary).decompress(self.packed)
+        )
+        start = 4 * len(self.layout)
+        for position, length in zip(self.layout, text[:start].cast("I"), strict=True):
+            yield position, text[start : start + length]
+            start += length
+
+
+_WINDOW_BITS = 11
+"""Deflate window of the packed lines (2 KiB): a target's lines seldom reach it, and a
+small window makes a compressor cheap to set up."""
+
+
+def _dictionary(encoder: _Encoder) -> bytes:
+    """The preset dictionary of one format: a line of every family with empty label values,
+    as ``encoder`` writes it, so each name and label a target's lines repeat is found there.
+    """
+    families = []
+    for name, make in _FAMILY_MAKERS.items():
+        metric = make()
+        labels = _HEALTH_LABELS if name in _HEALTH_HELP else _DATA_LABELS[name]
+        metric.samples.append(Sample(name, dict.fromkeys(labels, ""), 0.0))
+        families.append(metric)
+    return b"".join(lines for _, (_, lines) in _split(encoder(_Families(families))))
 
 
 def _split(exposition: bytes) -> Iterator[tuple[str, tuple[bytes, bytes]]]:
