@@ -17,7 +17,7 @@ state serialises to plain JSON-able data (:meth:`Store.dump_state`).
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -138,7 +138,9 @@ class _TargetState:
     watermark: int | None = None
     horizon: int | None = None
     bucket_width: int | None = None
-    buckets: dict[Series, "_Buckets"] = field(default_factory=dict)
+    buckets: tuple["_Buckets", ...] = ()
+    """The remembered buckets of each counted series (each knows its series): a tuple, as
+    a dict of one series costs about 200 bytes more per target."""
     counters: tuple[tuple[Series, float], ...] = ()
     """Sorted, as published (the view shares the tuple): a poll counts into a dict of them
     and leaves a new tuple, so no dict is kept per target."""
@@ -213,23 +215,26 @@ class Store:
         if obs.bucket_width is not None and obs.bucket_width != state.bucket_width:
             if state.bucket_width is not None:
                 settled = state.watermark
-                state.buckets, state.horizon = {}, None
+                state.buckets, state.horizon = (), None
             state.bucket_width = obs.bucket_width
         lowest = obs.window_start if obs.read_from is None else obs.read_from
         if state.horizon is not None:
             lowest = max(lowest, state.horizon)
         counters = dict(state.counters)
+        remembered = {seen.series: seen for seen in state.buckets}
         try:
             for bucket in obs.buckets:
                 if bucket.start >= lowest:
                     new = counting and (settled is None or bucket.start >= settled)
-                    self._apply_bucket(state, counters, bucket, new, obs.target)
+                    self._apply_bucket(remembered, counters, bucket, new, obs.target)
             for series, total in obs.totals:
                 self._apply_total(counters, series, total, obs.target)
             for series in obs.declared:
                 counters.setdefault(series, 0.0)
         finally:  # what was counted stays counted, as the buckets recorded stay recorded
             state.counters = tuple(sorted(counters.items()))
+            if len(remembered) != len(state.buckets):
+                state.buckets = tuple(remembered.values())
         state.gauges = tuple(sorted(dict(obs.gauges).items())) if obs.gauges else ()
         self._forget_before(state, obs.window_start)
         state.horizon = max(state.horizon or obs.window_start, obs.window_start)
@@ -296,7 +301,7 @@ class Store:
 
     def _apply_bucket(
         self,
-        state: _TargetState,
+        remembered: dict[Series, "_Buckets"],
         counters: dict[Series, float],
         bucket: BucketCount,
         counting: bool,
@@ -305,9 +310,9 @@ class Store:
         # No real count is that large; clamped here, once, it fits the int64 storage and a
         # repeat of it compares equal to what was stored.
         series, count = bucket.series, min(bucket.count, _INT64_MAX)
-        seen = state.buckets.get(series)
+        seen = remembered.get(series)
         if seen is None:
-            seen = state.buckets[series] = _Buckets()
+            seen = remembered[series] = _Buckets(series)
         counters.setdefault(series, 0.0)
         previous = seen.record(bucket.start, count)
         if previous is None:
@@ -350,11 +355,11 @@ class Store:
     @staticmethod
     def _forget_before(state: _TargetState, start: int) -> None:
         emptied = False
-        for seen in state.buckets.values():
+        for seen in state.buckets:
             seen.forget_before(start)
             emptied = emptied or not seen
         if emptied:
-            state.buckets = {series: seen for series, seen in state.buckets.items() if seen}
+            state.buckets = tuple(seen for seen in state.buckets if seen)
 
     def _changed(self) -> None:
         self._version += 1
@@ -375,8 +380,9 @@ class Store:
                     "bucket_width": state.bucket_width,
                     "counters": [_series_json(s) | {"value": v} for s, v in state.counters],
                     "buckets": [
-                        _series_json(s) | {"counts": [list(pair) for pair in seen.items()]}
-                        for s, seen in state.buckets.items()
+                        _series_json(seen.series)
+                        | {"counts": [list(pair) for pair in seen.items()]}
+                        for seen in state.buckets
                     ],
                 }
             )
@@ -409,10 +415,7 @@ class Store:
                     counters=tuple(
                         sorted({_series_of(c): float(c["value"]) for c in item["counters"]}.items())
                     ),
-                    buckets={
-                        _series_of(b): _Buckets.of((int(start), int(n)) for start, n in b["counts"])
-                        for b in item["buckets"]
-                    },
+                    buckets=_buckets_of(item["buckets"]),
                 )
                 if state is None:
                     pending[key] = loaded
@@ -446,15 +449,19 @@ class _Buckets(_IntArray):
     memory, which matters at 100,000 series with a 15-minute (or 3-hour) window.
     """
 
-    __slots__ = ()
+    __slots__ = ("series",)
 
-    def __new__(cls) -> "_Buckets":
-        return super().__new__(cls, "q")  # type: ignore[return-value]
+    series: Series
+
+    def __new__(cls, series: Series) -> "_Buckets":
+        buckets: _Buckets = super().__new__(cls, "q")  # type: ignore[assignment]
+        buckets.series = series
+        return buckets
 
     @classmethod
-    def of(cls, pairs: Iterable[tuple[int, int]]) -> "_Buckets":
+    def of(cls, series: Series, pairs: Iterable[tuple[int, int]]) -> "_Buckets":
         """Buckets from (start, count) pairs in any order; a repeated start keeps its largest."""
-        buckets = cls()
+        buckets = cls(series)
         for start, count in pairs:
             buckets.record(start, count)
         return buckets
@@ -494,6 +501,15 @@ _INT64_MAX = 2**63 - 1
 def _optional_int(value: Any) -> int | None:
     """An optional number of a state document (absent in files of older versions)."""
     return None if value is None else int(value)
+
+
+def _buckets_of(items: Iterable[Mapping[str, Any]]) -> tuple[_Buckets, ...]:
+    """The remembered buckets of a state document's target (a series given twice: the last)."""
+    found = {}
+    for item in items:
+        series = _series_of(item)
+        found[series] = _Buckets.of(series, ((int(start), int(n)) for start, n in item["counts"]))
+    return tuple(found.values())
 
 
 def _series_json(series: Series) -> dict[str, Any]:
