@@ -109,6 +109,35 @@ def test_body_equals_prometheus_client_rendering_after_any_polls(polls: list) ->
     assert len(re.findall(r"^# EOF$", om, re.MULTILINE)) == 1
 
 
+def test_a_target_of_many_kilobytes_of_lines_renders_as_prometheus_client_does() -> None:
+    # A target's lines are cached packed; one whose lines are far longer than a few
+    # kilobytes (an app with hundreds of series of long, repetitive label values) must come
+    # back byte for byte, in every format, also after a poll changed some of its values.
+    store = Store()
+    key = KEYS[0]
+    store.set_targets([key])
+    exposition = Exposition(store.snapshot, SelfMetrics())
+    for step, count in enumerate((7, 12345678901)):
+        buckets = tuple(
+            BucketCount(family.series(app=key.target, app_name=f"shop {i:03d} " * 8), 60, count)
+            for family in FAMILIES
+            for i in range(40)
+        )
+        store.apply(
+            Observation(key, 0, 60 * (step + 1), buckets=buckets),
+            started=float(step),
+            finished=step + 0.5,
+        )
+        for fmt in ACCEPTS:
+            body = exposition.render(fmt, None)[0]
+            own = choose_encoder(fmt)[0](SelfMetrics().registry)
+            data_part = body[: len(body) - len(own)]
+            assert len(data_part) > 20_000
+            if "openmetrics" in fmt:
+                data_part += b"# EOF\n"
+            assert family_blocks(data_part) == family_blocks(whole(store, fmt))
+
+
 def big_store(apps: int) -> Store:
     store = Store()
     keys = [TargetKey("app_stats", f"APP-{i:05d}") for i in range(apps)]
