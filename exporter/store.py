@@ -91,15 +91,19 @@ class Observation:
 class TargetStatus:
     """The health of one target, as the landing page and self-metrics show it."""
 
-    attempts: int = 0
     up: bool = False
-    last_attempt: float | None = None
     last_duration: float | None = None
+    """Length of the last attempt (None: not attempted yet)."""
     last_success: float | None = None
     last_error: str | None = None
     last_error_body: str | None = None
     """The start of the answer that could not be read, when that was the error."""
     newest_bucket: float | None = None
+
+    @property
+    def attempted(self) -> bool:
+        """True once a collection attempt of this target has ended, either way."""
+        return self.last_duration is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +127,7 @@ class Snapshot:
     @property
     def ready(self) -> bool:
         """True once every target has completed at least one collection attempt."""
-        return all(view.status.attempts > 0 for view in self.targets.values())
+        return all(view.status.attempted for view in self.targets.values())
 
 
 _UNPOLLED = TargetStatus()
@@ -244,9 +248,7 @@ class Store:
         if obs.newest_bucket is not None:
             newest = max(newest or 0.0, float(obs.newest_bucket))
         state.status = TargetStatus(
-            attempts=state.status.attempts + 1,
             up=True,
-            last_attempt=started,
             last_duration=finished - started,
             last_success=finished,
             last_error=None,
@@ -271,9 +273,7 @@ class Store:
             return
         old = state.status
         state.status = TargetStatus(
-            attempts=old.attempts + 1,
             up=False,
-            last_attempt=started,
             last_duration=finished - started,
             last_success=old.last_success,
             last_error=error,

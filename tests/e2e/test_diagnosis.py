@@ -83,7 +83,9 @@ async def test_unreadable_answer_is_shown_in_the_log_and_on_the_landing_page(
                 page = await wait_for(
                     lambda: landing_with_error(session, exporter.port), what="error on the page"
                 )
-                await wait_for(lambda: polls_at_least(exporter, 3), what="3 failed polls")
+                await wait_for(
+                    lambda: malformed_at_least(exporter, method, 3), what="3 failed polls"
+                )
             finally:
                 await exporter.stop()
 
@@ -110,5 +112,10 @@ async def landing_with_error(session: aiohttp.ClientSession, port: int | None) -
     return page if "body: " in page else None
 
 
-def polls_at_least(exporter: Exporter, n: int) -> bool:
-    return all(v.status.attempts >= n for v in exporter.store.snapshot().targets.values())
+def malformed_at_least(exporter: Exporter, method: str, n: int) -> bool:
+    """At least ``n`` unreadable answers of ``method`` per target (a poll that fails on one
+    stops there, so that many failed polls)."""
+    failures = exporter.self_metrics.registry.get_sample_value(
+        "pushwoosh_api_request_failures_total", {"method": method, "reason": "malformed"}
+    )
+    return (failures or 0) >= n * len(exporter.store.snapshot().targets)

@@ -135,8 +135,7 @@ def test_status_follows_success_and_failure() -> None:
     status = store.snapshot().targets[KEY].status
     assert status.up
     assert status.last_error is None
-    assert status.last_success == 901
-    assert status.attempts == 2
+    assert (status.last_success, status.last_duration) == (901, 1)
 
 
 def test_totals_set_the_counter_and_never_lower_it() -> None:
@@ -175,7 +174,7 @@ def test_removed_targets_disappear_and_kept_ones_continue() -> None:
     poll(store, 0, 901, {0: 4})
     store.set_targets([KEY, other])
     assert counter(store) == 3.0
-    assert store.snapshot().targets[other].status.attempts == 0
+    assert not store.snapshot().targets[other].status.attempted
     store.set_targets([other])
     assert KEY not in store.snapshot().targets
 
