@@ -25,7 +25,7 @@ import re
 import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Generic, NamedTuple, Self, TypeVar
+from typing import Any, Final, Generic, NamedTuple, Self, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -346,7 +346,8 @@ class Exposition:
     The Pushwoosh data is rendered target by target: a target's lines are re-rendered only
     when its view changed (after its own poll), and a new snapshot's data part is the cached
     lines joined under each family's header, so one poll costs one target's rendering, not
-    the whole exposition's. The self-metrics are rendered once per change of their own.
+    the whole exposition's. The cached lines are kept deflated (:class:`_TargetLines`):
+    they are most of what a target costs in memory between its polls. The self-metrics are rendered once per change of their own.
 
     Per content type (format, version, name escaping) and encoding one whole body is kept,
     with the length of its data part: a scrape between changes returns it as it is, and a
@@ -437,8 +438,9 @@ class Exposition:
         if headers is None:
             empty = [make() for make in _FAMILY_MAKERS.values()]
             headers = {name: head for name, (head, _) in _split(encoder(_Families(empty)))}
-            self._headers[fmt] = headers
+            # The dictionary first: a rendering that sees the headers finds it too.
             self._dictionaries[fmt] = _dictionary(encoder)
+            self._headers[fmt] = headers
         dictionary = self._dictionaries[fmt]
         positions = {name: i for i, name in enumerate(headers)}
         before = self._lines.get(fmt, {})
@@ -477,7 +479,7 @@ class Exposition:
         )
         layout = tuple(position for position, _ in found)
         layout = self._layouts.setdefault(layout, layout)
-        lengths = array("I", [len(lines) for _, lines in found])
+        lengths = array(_LENGTH, [len(lines) for _, lines in found])
         packer = zlib.compressobj(6, zlib.DEFLATED, -_WINDOW_BITS, 4, zdict=dictionary)
         packed = packer.compress(lengths.tobytes())
         for _, lines in found:
@@ -516,15 +518,20 @@ class _TargetLines(NamedTuple):
         text = memoryview(
             zlib.decompressobj(-_WINDOW_BITS, zdict=dictionary).decompress(self.packed)
         )
-        start = 4 * len(self.layout)
-        for position, length in zip(self.layout, text[:start].cast("I"), strict=True):
+        start = _LENGTH_SIZE * len(self.layout)
+        for position, length in zip(self.layout, text[:start].cast(_LENGTH), strict=True):
             yield position, text[start : start + length]
             start += length
 
 
 _WINDOW_BITS = 11
 """Deflate window of the packed lines (2 KiB): a target's lines seldom reach it, and a
-small window makes a compressor cheap to set up."""
+small window makes a compressor cheap to set up. zlib matches only the last
+``2**_WINDOW_BITS - 262`` bytes of a preset dictionary; every format's (about 1.4 KiB)
+fits."""
+_LENGTH: Final = "I"
+"""The array type of the family lengths at the front of packed lines (unsigned int)."""
+_LENGTH_SIZE = array(_LENGTH).itemsize
 
 
 def _dictionary(encoder: _Encoder) -> bytes:

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
 
+from exporter import metrics
 from exporter.families import DATA_FAMILIES
 from exporter.metrics import Exposition, SelfMetrics, SnapshotCollector
 from exporter.store import BucketCount, Observation, Store, TargetKey
@@ -136,6 +137,15 @@ def test_a_target_of_many_kilobytes_of_lines_renders_as_prometheus_client_does()
             if "openmetrics" in fmt:
                 data_part += b"# EOF\n"
             assert family_blocks(data_part) == family_blocks(whole(store, fmt))
+
+
+def test_every_family_line_of_the_packing_dictionary_is_within_reach() -> None:
+    # Lines are packed with a preset dictionary of one line per family; deflate matches only
+    # the last window minus 262 bytes of it, so a family beyond that would pack poorly.
+    for fmt in (*ACCEPTS, "text/plain;version=1.0.0;escaping=allow-utf-8"):
+        dictionary = metrics._dictionary(choose_encoder(fmt)[0])
+        assert dictionary.count(b"\n") == len(DATA_FAMILIES) + len(metrics._HEALTH_HELP)
+        assert len(dictionary) <= 2**metrics._WINDOW_BITS - 262, fmt
 
 
 def big_store(apps: int) -> Store:
