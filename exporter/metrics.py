@@ -347,7 +347,8 @@ class Exposition:
     when its view changed (after its own poll), and a new snapshot's data part is the cached
     lines joined under each family's header, so one poll costs one target's rendering, not
     the whole exposition's. The cached lines are kept deflated (:class:`_TargetLines`):
-    they are most of what a target costs in memory between its polls. The self-metrics are rendered once per change of their own.
+    they are most of what a target costs in memory between its polls. The self-metrics are
+    rendered once per change of their own.
 
     Per content type (format, version, name escaping) and encoding one whole body is kept,
     with the length of its data part: a scrape between changes returns it as it is, and a
