@@ -86,6 +86,7 @@ def _health_family(name: str, help_text: str) -> Callable[[], Metric]:
 _HEALTH_LABELS = ("collector", "target")
 """The labels of every per-target health family."""
 _DATA_LABELS = {family.name: family.labels for family in DATA_FAMILIES}
+"""The labels of every data family, by sample name."""
 
 _HEALTH_HELP = {
     "pushwoosh_up": "1 if the last collection of this target succeeded.",
