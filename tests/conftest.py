@@ -5,11 +5,11 @@ Where a binary is missing they are skipped on a developer's machine, but in CI (
 a missing binary fails the test: CI never skips the real-Prometheus tests silently.
 """
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+from ci import cannot_run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -18,10 +18,7 @@ def _require_binary(name: str) -> str:
     path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
     if path:
         return path
-    message = f"{name} not found: install Debian's 'prometheus' package (make test does as root)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    cannot_run(f"{name} not found: install Debian's 'prometheus' package (make test does as root)")
 
 
 @pytest.fixture(scope="session")

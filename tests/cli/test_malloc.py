@@ -5,7 +5,7 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
+from ci import cannot_run
 
 # In a fresh process: free one 4 MiB block, allocate another, and report the bytes glibc
 # holds in mmapped blocks (mallinfo2's hblkhd) while the second is alive.
@@ -42,8 +42,13 @@ def mapped_after_a_free(mode: str, env: dict[str, str] | None = None) -> tuple[b
     return fixed == "1", int(mapped)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
+def require_linux() -> None:
+    if not sys.platform.startswith("linux"):
+        cannot_run("glibc's malloc only (Linux)")
+
+
 def test_a_large_block_is_still_mapped_after_one_was_freed() -> None:
+    require_linux()
     fixed, mapped = mapped_after_a_free("fix")
     assert fixed
     assert mapped >= 4 << 20  # the second block has its own mapping, given back when freed
@@ -53,8 +58,8 @@ def test_a_large_block_is_still_mapped_after_one_was_freed() -> None:
     assert heap_mapped < 4 << 20
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
 def test_an_operators_own_threshold_is_left_alone() -> None:
+    require_linux()
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(64 << 20)}
     fixed, mapped = mapped_after_a_free("fix", env)
     assert not fixed

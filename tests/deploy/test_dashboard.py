@@ -1,12 +1,12 @@
 """The Grafana dashboard: type-checked against Grafana's own schema, and sound PromQL targets."""
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ci import cannot_run
 from exported_names import exported_sample_names, queried_names, recorded_names
 
 GRAFANA = Path(__file__).resolve().parents[2] / "deploy" / "grafana"
@@ -26,10 +26,7 @@ def typecheck(document: dict[str, Any], tmp_path: Path) -> subprocess.CompletedP
     """tsc --strict over an object literal of the dashboard typed as Grafana's Dashboard:
     excess-property checks catch unknown keys, literal types catch wrong values."""
     if not TSC.exists():
-        message = "deploy/grafana/node_modules missing: run 'make grafana-deps' (make test does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        cannot_run("deploy/grafana/node_modules missing: run 'make grafana-deps' (make test does)")
     source = tmp_path / "dashboard.ts"
     source.write_text(
         "import type { Dashboard } from '@grafana/schema';\n\n"
