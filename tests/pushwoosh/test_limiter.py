@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from virtual_clock import settle
 
 from exporter.pushwoosh.limiter import RequestLimiter, SlidingWindowLimiter
 
@@ -165,8 +166,7 @@ async def test_room_is_what_could_go_now_besides_the_requests_waiting() -> None:
 
     async def cancelled() -> None:
         task = asyncio.gather(*(request() for _ in range(4)))
-        for _ in range(10):
-            await asyncio.sleep(0)
+        await settle(10)
         assert limiter.room == 0
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
