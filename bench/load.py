@@ -20,6 +20,12 @@ import aiohttp
 import yaml
 
 TOKEN = "bench-token"
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0;q=0.5,"
+    "application/openmetrics-text;version=0.0.1;q=0.4,"
+    "text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+)
+"""What Prometheus sends in Accept (it also asks for gzip)."""
 
 
 def free_port() -> int:

@@ -13,7 +13,12 @@ def cpu_seconds(pid: int | str = "self") -> float:
 
 def rss_kib(pid: int | str = "self") -> int:
     """Resident memory (VmRSS) of process ``pid``, KiB."""
+    return status_kib(pid, "VmRSS")
+
+
+def status_kib(pid: int | str, field: str) -> int:
+    """A memory field of process ``pid``'s status (``VmRSS``, ``VmHWM``: peak), KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    raise RuntimeError(f"no {field} for pid {pid}")

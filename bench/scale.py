@@ -68,17 +68,13 @@ from typing import Any
 import aiohttp
 import yaml
 
-from bench.load import TOKEN, answers_200, free_port, wait_http
-from bench.proc import cpu_seconds, rss_kib
+from bench.load import PROMETHEUS_ACCEPT, TOKEN, answers_200, free_port, wait_http
+from bench.proc import cpu_seconds, rss_kib, status_kib
+from exporter.config.durations import parse_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.yaml"
-PROMETHEUS_HEADERS = {
-    "Accept": "application/openmetrics-text;version=1.0.0;q=0.5,"
-    "application/openmetrics-text;version=0.0.1;q=0.4,"
-    "text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
-    "Accept-Encoding": "gzip",
-}
+PROMETHEUS_HEADERS = {"Accept": PROMETHEUS_ACCEPT, "Accept-Encoding": "gzip"}
 """What Prometheus sends with a scrape."""
 SCRAPE_EVERY = 15.0
 LOG_EVERY = 20.0
@@ -99,8 +95,7 @@ def example_collection() -> dict[str, Any]:
 
 def seconds_of(text: str) -> float:
     """A duration of the example config (``60s``, ``5m``, ``15m``) in seconds."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    return float(text[:-1]) * units[text[-1]]
+    return parse_duration(text).total_seconds()
 
 
 def config_for(api_url: str, events: list[str], limit: int) -> dict[str, Any]:
@@ -389,20 +384,12 @@ async def _measure(
         cores_window=(cpu1 - window_cpu) / (finished - window[0]),
         sim_cores=(cpu_seconds(sim_pid) - sim_cpu0) / (finished - start),
         rss_end_kib=rss1,
-        rss_peak_kib=_peak_kib(pid),
+        rss_peak_kib=status_kib(pid, "VmHWM"),
         rss_b_per_target=(rss1 - rss0) * 1024 / len(targets),
         ready=await answers_200(session, f"{url}/-/ready"),
         measured_s=finished - start,
     )
     return out
-
-
-def _peak_kib(pid: int) -> int:
-    """VmHWM of ``pid``: its peak resident memory, KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
 def report(r: dict[str, Any]) -> str:

@@ -47,7 +47,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from bench.load import TOKEN, free_port, wait_http
-from bench.proc import cpu_seconds, rss_kib
+from bench.proc import cpu_seconds, rss_kib, status_kib
 
 TAG = "UserId"
 MAX_VALUES = 20
@@ -63,13 +63,6 @@ def samples(text: str) -> list[Sample]:
 def sample_sums(found: list[Sample], name: str, **labels: str) -> float:
     """Sum of the samples of ``name`` whose labels include ``labels``."""
     return sum(s.value for s in found if s.name == name and labels.items() <= s.labels.items())
-
-
-def _status_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field} for pid {pid}")
 
 
 def _reset_peak(pid: int) -> bool:
@@ -147,7 +140,7 @@ async def _measure(session: aiohttp.ClientSession, url: str, pid: int) -> dict[s
     baseline, cpu = rss_kib(pid), cpu_seconds(pid)
     reset = _reset_peak(pid)
     await wait_http(session, f"{url}/-/ready", within=600.0, every=0.1)
-    peak, after, cpu = _status_kib(pid, "VmHWM"), rss_kib(pid), cpu_seconds(pid) - cpu
+    peak, after, cpu = status_kib(pid, "VmHWM"), rss_kib(pid), cpu_seconds(pid) - cpu
     async with session.get(f"{url}/metrics") as r:
         found = samples(await r.text())
     failures = sample_sums(found, "pushwoosh_api_request_failures_total")

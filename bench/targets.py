@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench.load import PROMETHEUS_ACCEPT
 from bench.proc import rss_kib
 from exporter import families
 from exporter.clock import SystemClock
@@ -54,12 +55,6 @@ from exporter.metrics import Exposition, SelfMetrics
 from exporter.publish import Publisher
 from exporter.store import BucketCount, Observation, Series, Store, TargetKey
 
-PROMETHEUS_ACCEPT = (
-    "application/openmetrics-text;version=1.0.0;q=0.5,"
-    "application/openmetrics-text;version=0.0.1;q=0.4,"
-    "text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
-)
-"""What Prometheus sends in Accept (it also asks for gzip)."""
 LOOKBACK = 15 * MINUTE
 PLATFORMS = ("android", "ios", "web")
 
